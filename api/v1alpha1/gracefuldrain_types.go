@@ -1,0 +1,227 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Mode says whether the operator applies the plan or only reports it.
+// +kubebuilder:validation:Enum=enforce;audit
+type Mode string
+
+const (
+	// ModeEnforce applies the drain plan to the Deployment.
+	ModeEnforce Mode = "enforce"
+	// ModeAudit computes and reports the plan and changes nothing.
+	ModeAudit Mode = "audit"
+)
+
+// Condition types. Ready is the summary; the others explain its parts.
+const (
+	// ConditionReady is True when the plan is in the Deployment spec, the rollout
+	// carrying it has finished and, for ip targets, the current pods carry the
+	// AWS Load Balancer Controller's readiness gate.
+	ConditionReady = "Ready"
+	// ConditionPlanApplied is True when the Deployment spec carries the plan.
+	ConditionPlanApplied = "PlanApplied"
+	// ConditionRolledOut is True when the rollout of the current spec has finished.
+	ConditionRolledOut = "RolledOut"
+	// ConditionReadinessGates is True when new pods get the load balancer's
+	// readiness gate, or when no attachment needs one (instance targets).
+	ConditionReadinessGates = "ReadinessGates"
+	// ConditionHooksProtected is False when a container keeps a custom preStop
+	// hook the operator will not replace.
+	ConditionHooksProtected = "HooksProtected"
+)
+
+// Condition reasons (CamelCase, as metav1.Condition requires).
+const (
+	ReasonProtected            = "Protected"
+	ReasonApplied              = "Applied"
+	ReasonAlreadyCompliant     = "AlreadyCompliant"
+	ReasonAuditOnly            = "AuditOnly"
+	ReasonInvalidConfiguration = "InvalidConfiguration"
+	ReasonApplyFailed          = "ApplyFailed"
+	ReasonRolloutComplete      = "RolloutComplete"
+	ReasonRolloutInProgress    = "RolloutInProgress"
+	ReasonGatesInjected        = "GatesInjected"
+	ReasonGatesNotNeeded       = "GatesNotNeeded"
+	ReasonPodsWithoutGate      = "PodsWithoutGate"
+	ReasonGateLabelMissing     = "GateLabelMissing"
+	ReasonGateLabelOverridden  = "GateLabelOverridden"
+	ReasonNoHooks              = "NoCustomHooks"
+	ReasonCustomPreStopHook    = "CustomPreStopHook"
+	ReasonPending              = "Pending"
+)
+
+// GracefulDrain reports, for the Deployment of the same name, which AWS load
+// balancers send it traffic, the drain settings they need, and whether the
+// Deployment is protected. The operator creates one per managed Deployment (with
+// an ownerReference to it) and deletes it when the Deployment leaves management;
+// users only read it.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=gd,categories=all
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.status.mode`
+// +kubebuilder:printcolumn:name="Load Balancer",type=string,JSONPath=`.status.loadBalancer`
+// +kubebuilder:printcolumn:name="PreStop",type=integer,JSONPath=`.status.plan.preStopSeconds`
+// +kubebuilder:printcolumn:name="Grace",type=integer,JSONPath=`.status.plan.terminationGracePeriodSeconds`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type GracefulDrain struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// Spec is empty: the operator derives everything from the Deployment, its
+	// namespace and the load-balancer objects that point at it.
+	// +optional
+	Spec GracefulDrainSpec `json:"spec,omitempty"`
+
+	// Status is what the operator found, planned and applied.
+	// +optional
+	Status GracefulDrainStatus `json:"status,omitempty"`
+}
+
+// GracefulDrainSpec is empty; it exists so that the object follows the usual
+// spec/status shape and can grow user settings later.
+type GracefulDrainSpec struct{}
+
+// GracefulDrainStatus is the operator's report for one Deployment.
+type GracefulDrainStatus struct {
+	// ObservedGeneration is the GracefulDrain generation this status was written for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// DeploymentGeneration is the Deployment's metadata.generation this status describes.
+	// +optional
+	DeploymentGeneration int64 `json:"deploymentGeneration,omitempty"`
+
+	// Mode in force for the Deployment: enforce applies the plan, audit only reports it.
+	// +optional
+	Mode Mode `json:"mode,omitempty"`
+
+	// LoadBalancer summarises the attachments, for example "ALB/ip" or "ALB/ip,NLB/instance".
+	// +optional
+	LoadBalancer string `json:"loadBalancer,omitempty"`
+
+	// Attachments are the paths from AWS load balancers to the Deployment's pods.
+	// +optional
+	// +listType=atomic
+	Attachments []Attachment `json:"attachments,omitempty"`
+
+	// Plan is the drain settings computed for the Deployment.
+	// +optional
+	Plan *DrainPlan `json:"plan,omitempty"`
+
+	// Conditions explain the state; Ready is the summary that
+	// `kubectl wait --for=condition=Ready` uses.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+}
+
+// Attachment is one path from an AWS load balancer to the Deployment's pods.
+type Attachment struct {
+	// LoadBalancer is ALB or NLB.
+	LoadBalancer string `json:"loadBalancer"`
+	// Source is the object that attaches the Service to the load balancer.
+	Source ObjectReference `json:"source"`
+	// Service is the Service whose endpoints are the targets.
+	Service string `json:"service"`
+	// ServicePort is the Service port, by number or name, as the source names it.
+	// +optional
+	ServicePort string `json:"servicePort,omitempty"`
+	// TargetType is ip (pods registered by IP) or instance (nodes, through kube-proxy).
+	TargetType string `json:"targetType"`
+	// Container and ContainerPort serve the Service's targetPort; empty when unresolved.
+	// +optional
+	Container string `json:"container,omitempty"`
+	// +optional
+	ContainerPort int32 `json:"containerPort,omitempty"`
+	// HealthCheck is the target group's health check (annotations, else AWS defaults).
+	HealthCheck HealthCheck `json:"healthCheck"`
+	// DeregistrationDelaySeconds is the target group's deregistration_delay.timeout_seconds.
+	DeregistrationDelaySeconds int32 `json:"deregistrationDelaySeconds"`
+}
+
+// ObjectReference names an object in the Deployment's namespace.
+type ObjectReference struct {
+	// Kind is Ingress, Service or TargetGroupBinding.
+	Kind string `json:"kind"`
+	// Name of the object.
+	Name string `json:"name"`
+}
+
+// HealthCheck is a target group's health check.
+type HealthCheck struct {
+	// Protocol is HTTP, HTTPS, TCP or GRPC.
+	Protocol string `json:"protocol"`
+	// Path is the HTTP(S) or gRPC path; empty for TCP.
+	// +optional
+	Path string `json:"path,omitempty"`
+	// Port is "traffic-port" or a port number.
+	Port string `json:"port"`
+	// IntervalSeconds between checks.
+	IntervalSeconds int32 `json:"intervalSeconds"`
+	// TimeoutSeconds of one check.
+	TimeoutSeconds int32 `json:"timeoutSeconds"`
+	// HealthyThreshold is the number of passes before a target is healthy.
+	HealthyThreshold int32 `json:"healthyThreshold"`
+	// UnhealthyThreshold is the number of failures before a target is unhealthy.
+	UnhealthyThreshold int32 `json:"unhealthyThreshold"`
+	// SuccessCodes the load balancer accepts; empty for TCP.
+	// +optional
+	SuccessCodes string `json:"successCodes,omitempty"`
+}
+
+// DrainPlan is the drain settings for the Deployment.
+type DrainPlan struct {
+	// PreStopSeconds is the preStop sleep of every regular container: the time
+	// the load balancer needs to stop sending new requests to a terminating pod.
+	PreStopSeconds int32 `json:"preStopSeconds"`
+	// SleepMethod is Sleep (lifecycle.preStop.sleep, API server 1.30+) or Exec (exec sleep N).
+	SleepMethod string `json:"sleepMethod"`
+	// ShutdownSeconds is the time left to the app after the sleep to finish in-flight requests.
+	ShutdownSeconds int32 `json:"shutdownSeconds"`
+	// TerminationGracePeriodSeconds is max(current, preStop + shutdown); never lowered.
+	TerminationGracePeriodSeconds int32 `json:"terminationGracePeriodSeconds"`
+	// ReadinessGateLabel is true when the namespace needs
+	// elbv2.k8s.aws/pod-readiness-gate-inject=enabled (some attachment has ip targets).
+	ReadinessGateLabel bool `json:"readinessGateLabel"`
+	// Containers is the plan per regular container.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Containers []ContainerPlan `json:"containers,omitempty"`
+}
+
+// ContainerPlan is what the plan does to one regular container.
+type ContainerPlan struct {
+	// Name of the container.
+	Name string `json:"name"`
+	// PreStop is Set (operator's sleep), Raise (a shorter sleep raised), Keep
+	// (a long enough sleep left alone) or Custom (another hook, never replaced).
+	PreStop string `json:"preStop"`
+	// ExistingPreStop describes the hook found before the plan, if any.
+	// +optional
+	ExistingPreStop string `json:"existingPreStop,omitempty"`
+	// ReadinessProbe is Derive (from the health check), Keep (the user's),
+	// NotServing (serves no target port) or Leave (turned off by annotation).
+	ReadinessProbe string `json:"readinessProbe"`
+}
+
+// +kubebuilder:object:root=true
+
+// GracefulDrainList contains a list of GracefulDrain.
+type GracefulDrainList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []GracefulDrain `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&GracefulDrain{}, &GracefulDrainList{})
+}
