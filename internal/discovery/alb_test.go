@@ -1,0 +1,446 @@
+package discovery
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// discoverALB runs Discover on webDeployment, webService (plus svcKV
+// annotations) and an ALB Ingress "web" to it (plus ingKV annotations).
+func discoverALB(ingKV, svcKV []string) Result {
+	svc := svcAnnotated(webService(), svcKV...)
+	svc.Spec.Ports[0].NodePort = 30080
+	return Discover(Inputs{
+		Deployment: webDeployment(),
+		Services:   []corev1.Service{svc},
+		Ingresses:  []networkingv1.Ingress{ingAnnotated(albIngress("web", backend("web", 80)), ingKV...)},
+	})
+}
+
+func TestALBHealthCheck(t *testing.T) {
+	with := func(f func(*HealthCheck)) HealthCheck {
+		hc := albDefaults
+		f(&hc)
+		return hc
+	}
+	tests := []struct {
+		name  string
+		ingKV []string
+		want  HealthCheck
+		tt    TargetType
+		delay *int32 // nil: the AWS default, 300
+	}{
+		{name: "AWS defaults", want: albDefaults, tt: TargetInstance},
+		{
+			name:  "HTTPS backend checks with HTTPS",
+			ingKV: []string{AnnotationALBBackendProtocol, "HTTPS"},
+			want:  with(func(h *HealthCheck) { h.Protocol = ProtocolHTTPS }),
+		},
+		{
+			name:  "health-check protocol over backend protocol",
+			ingKV: []string{AnnotationALBBackendProtocol, "HTTPS", AnnotationALBHealthCheckProtocol, "HTTP"},
+			want:  albDefaults,
+		},
+		{
+			name:  "gRPC defaults",
+			ingKV: []string{AnnotationALBBackendProtocolVersion, "GRPC"},
+			want: with(func(h *HealthCheck) {
+				h.Protocol, h.Path, h.SuccessCodes = ProtocolGRPC, "/AWS.ALB/healthcheck", "12"
+			}),
+		},
+		{
+			name: "gRPC with its own path and codes",
+			ingKV: []string{AnnotationALBBackendProtocolVersion, "GRPC",
+				AnnotationALBHealthCheckPath, "/grpc.health.v1.Health/Check", AnnotationALBSuccessCodes, "0-99"},
+			want: with(func(h *HealthCheck) {
+				h.Protocol, h.Path, h.SuccessCodes = ProtocolGRPC, "/grpc.health.v1.Health/Check", "0-99"
+			}),
+		},
+		{
+			name:  "HTTP2 is still an HTTP check",
+			ingKV: []string{AnnotationALBBackendProtocolVersion, "HTTP2"},
+			want:  albDefaults,
+		},
+		{
+			name: "every key set",
+			ingKV: []string{
+				AnnotationALBTargetType, "ip",
+				AnnotationALBHealthCheckPort, "8081",
+				AnnotationALBHealthCheckPath, "/healthz",
+				AnnotationALBHealthCheckInterval, "30",
+				AnnotationALBHealthCheckTimeout, "10",
+				AnnotationALBHealthyThreshold, "3",
+				AnnotationALBUnhealthyThreshold, "5",
+				AnnotationALBSuccessCodes, "200-299,302",
+				AnnotationALBTargetGroupAttributes, "stickiness.enabled=true,deregistration_delay.timeout_seconds=30",
+			},
+			want: HealthCheck{Protocol: ProtocolHTTP, Path: "/healthz", Port: "8081", IntervalSeconds: 30,
+				TimeoutSeconds: 10, HealthyThreshold: 3, UnhealthyThreshold: 5, SuccessCodes: "200-299,302"},
+			tt:    TargetIP,
+			delay: ptr[int32](30),
+		},
+		{
+			name: "lowest values",
+			ingKV: []string{AnnotationALBHealthCheckInterval, "5", AnnotationALBHealthCheckTimeout, "2",
+				AnnotationALBHealthyThreshold, "2", AnnotationALBUnhealthyThreshold, "2",
+				AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=0"},
+			want:  with(func(h *HealthCheck) { h.IntervalSeconds, h.TimeoutSeconds = 5, 2 }),
+			delay: ptr[int32](0),
+		},
+		{
+			name: "highest values",
+			ingKV: []string{AnnotationALBHealthCheckInterval, "300", AnnotationALBHealthCheckTimeout, "120",
+				AnnotationALBHealthyThreshold, "10", AnnotationALBUnhealthyThreshold, "10",
+				AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=3600"},
+			want: with(func(h *HealthCheck) {
+				h.IntervalSeconds, h.TimeoutSeconds, h.HealthyThreshold, h.UnhealthyThreshold = 300, 120, 10, 10
+			}),
+			delay: ptr[int32](3600),
+		},
+		{
+			name:  "named port, ip targets: the Service port's targetPort",
+			ingKV: []string{AnnotationALBTargetType, "ip", AnnotationALBHealthCheckPort, "http"},
+			want:  with(func(h *HealthCheck) { h.Port = "8080" }),
+			tt:    TargetIP,
+		},
+		{
+			name:  "named port, instance targets: the Service port's nodePort",
+			ingKV: []string{AnnotationALBHealthCheckPort, "http"},
+			want:  with(func(h *HealthCheck) { h.Port = "30080" }),
+		},
+		{
+			name:  "explicit traffic-port",
+			ingKV: []string{AnnotationALBHealthCheckPort, "traffic-port"},
+			want:  albDefaults,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := discoverALB(tt.ingKV, nil)
+			noProblems(t, r)
+			noWarnings(t, r)
+			a := only(t, r)
+			equal(t, "health check", a.HealthCheck, tt.want)
+			wantTT := tt.tt
+			if wantTT == "" {
+				wantTT = TargetInstance
+			}
+			equal(t, "target type", a.TargetType, wantTT)
+			wantDelay := int32(300)
+			if tt.delay != nil {
+				wantDelay = *tt.delay
+			}
+			equal(t, "deregistration delay", a.DeregistrationDelaySeconds, wantDelay)
+			equal(t, "container", a.Container, "app")
+			equal(t, "container port", a.ContainerPort, int32(8080))
+		})
+	}
+}
+
+func TestALBServiceOverridesIngress(t *testing.T) {
+	tests := []struct {
+		name         string
+		ingKV, svcKV []string
+		check        func(t *testing.T, a Attachment)
+	}{
+		{
+			name:  "target type",
+			ingKV: []string{AnnotationALBTargetType, "instance"},
+			svcKV: []string{AnnotationALBTargetType, "ip"},
+			check: func(t *testing.T, a Attachment) { equal(t, "target type", a.TargetType, TargetIP) },
+		},
+		{
+			name:  "target type from the Ingress when the Service has none",
+			ingKV: []string{AnnotationALBTargetType, "ip"},
+			check: func(t *testing.T, a Attachment) { equal(t, "target type", a.TargetType, TargetIP) },
+		},
+		{
+			name:  "health check, key by key",
+			ingKV: []string{AnnotationALBHealthCheckPath, "/ingress", AnnotationALBHealthCheckInterval, "30"},
+			svcKV: []string{AnnotationALBHealthCheckPath, "/service", AnnotationALBHealthCheckTimeout, "20"},
+			check: func(t *testing.T, a Attachment) {
+				equal(t, "path", a.HealthCheck.Path, "/service")
+				equal(t, "interval", a.HealthCheck.IntervalSeconds, int32(30))
+				equal(t, "timeout", a.HealthCheck.TimeoutSeconds, int32(20))
+			},
+		},
+		{
+			name:  "success codes and protocol",
+			ingKV: []string{AnnotationALBSuccessCodes, "200", AnnotationALBBackendProtocol, "HTTP"},
+			svcKV: []string{AnnotationALBSuccessCodes, "200-399", AnnotationALBBackendProtocol, "HTTPS"},
+			check: func(t *testing.T, a Attachment) {
+				equal(t, "codes", a.HealthCheck.SuccessCodes, "200-399")
+				equal(t, "protocol", a.HealthCheck.Protocol, ProtocolHTTPS)
+			},
+		},
+		{
+			name:  "backend protocol version",
+			ingKV: []string{AnnotationALBBackendProtocolVersion, "HTTP1"},
+			svcKV: []string{AnnotationALBBackendProtocolVersion, "GRPC"},
+			check: func(t *testing.T, a Attachment) { equal(t, "protocol", a.HealthCheck.Protocol, ProtocolGRPC) },
+		},
+		{
+			name:  "target-group attributes",
+			ingKV: []string{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=30"},
+			svcKV: []string{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=60"},
+			check: func(t *testing.T, a Attachment) { equal(t, "delay", a.DeregistrationDelaySeconds, int32(60)) },
+		},
+		{
+			// The controller merges annotations, not attributes: the Service's
+			// list replaces the Ingress's, and the delay falls back to 300.
+			name:  "target-group attributes replace, not merge",
+			ingKV: []string{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=30"},
+			svcKV: []string{AnnotationALBTargetGroupAttributes, "stickiness.enabled=true"},
+			check: func(t *testing.T, a Attachment) { equal(t, "delay", a.DeregistrationDelaySeconds, int32(300)) },
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := discoverALB(tt.ingKV, tt.svcKV)
+			noProblems(t, r)
+			tt.check(t, only(t, r))
+		})
+	}
+}
+
+func TestALBProblemNamesTheObjectHoldingTheValue(t *testing.T) {
+	r := discoverALB(
+		[]string{AnnotationALBHealthCheckPath, "ingress-path", AnnotationALBHealthyThreshold, "11"},
+		[]string{AnnotationALBHealthCheckPath, "service-path"},
+	)
+	equal(t, "problems", r.Problems, []Problem{
+		{Object: "Ingress shop/web", Key: AnnotationALBHealthyThreshold, Value: "11", Message: "Expected a whole number from 2 to 10."},
+		{Object: "Service shop/web", Key: AnnotationALBHealthCheckPath, Value: "service-path", Message: `Expected a path starting with "/".`},
+	})
+	// The Ingress's bad path is shadowed by the Service's and never read.
+	a := only(t, r)
+	equal(t, "path falls back to the default", a.HealthCheck.Path, "/")
+	equal(t, "threshold falls back to the default", a.HealthCheck.HealthyThreshold, int32(2))
+}
+
+// invalidCase is one refused annotation value; fragment is part of the message.
+type invalidCase struct {
+	key, value, fragment string
+}
+
+func numericCases(key string, lo, hi int32, unit string) []invalidCase {
+	msg := "from " + itoa(lo) + " to " + itoa(hi)
+	return []invalidCase{
+		{key, "abc", msg}, {key, "-5", msg}, {key, "7.5", msg}, {key, itoa(lo - 1), msg},
+		{key, itoa(hi + 1), msg}, {key, "3000000000", msg}, {key, "99999999999999999999", msg},
+		{key, "", msg}, {key, " 10", msg}, {key, "1e1", msg}, {key, "0x10", msg},
+		{key, "12s", "whole number" + unit},
+	}
+}
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+func ptr[T any](v T) *T { return &v }
+
+var albInvalid = concat(
+	numericCases(AnnotationALBHealthCheckInterval, 5, 300, " of seconds"),
+	numericCases(AnnotationALBHealthCheckTimeout, 2, 120, " of seconds"),
+	numericCases(AnnotationALBHealthyThreshold, 2, 10, ""),
+	numericCases(AnnotationALBUnhealthyThreshold, 2, 10, ""),
+	[]invalidCase{
+		{AnnotationALBTargetType, "pod", "ip or instance"},
+		{AnnotationALBTargetType, "IP", "ip or instance"},
+		{AnnotationALBTargetType, "", "ip or instance"},
+		{AnnotationALBHealthCheckProtocol, "http", "HTTP or HTTPS"},
+		{AnnotationALBHealthCheckProtocol, "TCP", "HTTP or HTTPS"},
+		{AnnotationALBHealthCheckProtocol, "GRPC", "HTTP or HTTPS"},
+		{AnnotationALBBackendProtocol, "TCP", "HTTP or HTTPS"},
+		{AnnotationALBBackendProtocolVersion, "HTTP3", "HTTP1, HTTP2 or GRPC"},
+		{AnnotationALBBackendProtocolVersion, "grpc", "HTTP1, HTTP2 or GRPC"},
+		{AnnotationALBHealthCheckPath, "healthz", `starting with "/"`},
+		{AnnotationALBHealthCheckPath, "", `starting with "/"`},
+		{AnnotationALBHealthCheckPort, "0", "1 to 65535"},
+		{AnnotationALBHealthCheckPort, "65536", "1 to 65535"},
+		{AnnotationALBHealthCheckPort, "-80", "1 to 65535"},
+		{AnnotationALBHealthCheckPort, "99999999999999999999", "name of a port of Service shop/web"},
+		{AnnotationALBHealthCheckPort, "80.5", "name of a port of Service shop/web"},
+		{AnnotationALBHealthCheckPort, "metrics", "name of a port of Service shop/web"},
+		{AnnotationALBHealthCheckPort, "", "name of a port of Service shop/web"},
+		{AnnotationALBSuccessCodes, "ok", "status codes from 200 to 499"},
+		{AnnotationALBSuccessCodes, "", "status codes"},
+		{AnnotationALBSuccessCodes, "199", "status codes"},
+		{AnnotationALBSuccessCodes, "500", "status codes"},
+		{AnnotationALBSuccessCodes, "200-", "status codes"},
+		{AnnotationALBSuccessCodes, "299-200", "status codes"},
+		{AnnotationALBSuccessCodes, "200, 201", "status codes"},
+		{AnnotationALBSuccessCodes, "+200", "status codes"},
+		{AnnotationALBTargetGroupAttributes, "garbage", "key=value"},
+		{AnnotationALBTargetGroupAttributes, "=30", "key=value"},
+		{AnnotationALBTargetGroupAttributes, "a=1,,b", "key=value"},
+		{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=abc", "0 to 3600"},
+		{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=-1", "0 to 3600"},
+		{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=3601", "0 to 3600"},
+		{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=1.5", "0 to 3600"},
+		{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=", "0 to 3600"},
+		{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=9999999999", "0 to 3600"},
+	},
+)
+
+func concat[T any](parts ...[]T) []T {
+	var out []T
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+func TestALBInvalidAnnotations(t *testing.T) {
+	for _, tc := range albInvalid {
+		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
+			r := discoverALB([]string{tc.key, tc.value}, nil)
+			if len(r.Problems) != 1 {
+				t.Fatalf("want one problem, got %+v", r.Problems)
+			}
+			p := r.Problems[0]
+			equal(t, "object", p.Object, "Ingress shop/web")
+			equal(t, "key", p.Key, tc.key)
+			equal(t, "value", p.Value, tc.value)
+			if !strings.Contains(p.Message, tc.fragment) || !strings.HasSuffix(p.Message, ".") {
+				t.Errorf("message %q: want a sentence containing %q", p.Message, tc.fragment)
+			}
+			// The attachment is still reported, with the default in place of the bad value.
+			a := only(t, r)
+			equal(t, "health check", a.HealthCheck, albDefaults)
+			equal(t, "target type", a.TargetType, TargetInstance)
+			equal(t, "delay", a.DeregistrationDelaySeconds, int32(300))
+		})
+	}
+}
+
+func TestProblemsAreReportedOnce(t *testing.T) {
+	svc := webService()
+	svc.Spec.Ports = append(svc.Spec.Ports, sport("admin", 9090, intstr.FromInt32(8080)))
+	ing := ingAnnotated(albIngress("web", backend("web", 80), backend("web", 9090)), AnnotationALBHealthCheckPath, "x")
+	second := ing
+	second.Name = "web2"
+	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing, second}})
+	if len(r.Attachments) != 4 {
+		t.Fatalf("want 4 attachments, got %+v", r.Attachments)
+	}
+	equal(t, "objects", []string{r.Problems[0].Object, r.Problems[1].Object}, []string{"Ingress shop/web", "Ingress shop/web2"})
+	equal(t, "count", len(r.Problems), 2)
+}
+
+func TestALBTimeoutMustBeShorterThanInterval(t *testing.T) {
+	tests := []struct {
+		name       string
+		kv         []string
+		key, value string
+		fragment   string
+	}{
+		{"timeout equal to the default interval", []string{AnnotationALBHealthCheckTimeout, "15"},
+			AnnotationALBHealthCheckTimeout, "15", "shorter than the health-check interval of 15 seconds"},
+		{"interval equal to the default timeout", []string{AnnotationALBHealthCheckInterval, "5"},
+			AnnotationALBHealthCheckInterval, "5", "longer than the health-check timeout of 5 seconds"},
+		{"both set", []string{AnnotationALBHealthCheckInterval, "10", AnnotationALBHealthCheckTimeout, "20"},
+			AnnotationALBHealthCheckTimeout, "20", "interval of 10 seconds"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := discoverALB(tt.kv, nil)
+			if len(r.Problems) != 1 {
+				t.Fatalf("want one problem, got %+v", r.Problems)
+			}
+			p := r.Problems[0]
+			equal(t, "key", p.Key, tt.key)
+			equal(t, "value", p.Value, tt.value)
+			if !strings.Contains(p.Message, tt.fragment) {
+				t.Errorf("message %q does not contain %q", p.Message, tt.fragment)
+			}
+			hc := only(t, r).HealthCheck
+			equal(t, "interval, timeout", [2]int32{hc.IntervalSeconds, hc.TimeoutSeconds}, [2]int32{15, 5})
+		})
+	}
+}
+
+func TestALBNamedHealthCheckPortProblems(t *testing.T) {
+	named := service("web", map[string]string{"app": "web"}, sport("http", 80, intstr.FromString("http")))
+	tests := []struct {
+		name     string
+		kv       []string
+		fragment string
+	}{
+		{"ip target, named targetPort", []string{AnnotationALBTargetType, "ip", AnnotationALBHealthCheckPort, "http"},
+			"with a numeric targetPort"},
+		{"instance target, no nodePort", []string{AnnotationALBHealthCheckPort, "http"}, "that has a nodePort"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := Discover(Inputs{
+				Deployment: webDeployment(),
+				Services:   []corev1.Service{named},
+				Ingresses:  []networkingv1.Ingress{ingAnnotated(albIngress("web", backend("web", 80)), tt.kv...)},
+			})
+			if len(r.Problems) != 1 || !strings.Contains(r.Problems[0].Message, tt.fragment) {
+				t.Fatalf("want one problem about %q, got %+v", tt.fragment, r.Problems)
+			}
+			equal(t, "port", only(t, r).HealthCheck.Port, TrafficPort)
+		})
+	}
+}
+
+func TestALBInstanceTargetsNeedNodePort(t *testing.T) {
+	svc := webService()
+	svc.Spec.Type = corev1.ServiceTypeClusterIP
+	in := Inputs{
+		Deployment: webDeployment(),
+		Services:   []corev1.Service{svc},
+		Ingresses:  []networkingv1.Ingress{albIngress("web", backend("web", 80))},
+	}
+	r := Discover(in)
+	hasWarning(t, r, "Ingress shop/web", "instance targets", "Service shop/web", "NodePort or LoadBalancer")
+	equal(t, "still attached", only(t, r).TargetType, TargetInstance)
+
+	in.Ingresses[0] = ingAnnotated(in.Ingresses[0], AnnotationALBTargetType, "ip")
+	noWarnings(t, Discover(in))
+}
+
+func TestProblemsOnlyForAttachedObjects(t *testing.T) {
+	bad := []string{
+		AnnotationALBHealthCheckInterval, "never", AnnotationALBTargetType, "pod",
+		AnnotationNLBHealthCheckTimeout, "never", AnnotationNLBTargetType, "pod",
+	}
+	other := svcAnnotated(service("other", map[string]string{"app": "other"}, sport("", 80, intstr.FromInt32(80))), bad...)
+	otherNLB := nlbService("other-nlb", map[string]string{"app": "other"}, append([]string{AnnotationNLBType, NLBTypeExternal}, bad...)...)
+	unused := svcAnnotated(webService(), bad...) // selects, but is neither an NLB nor an ALB backend
+	unused.Name = "unused"
+	r := Discover(Inputs{
+		Deployment: webDeployment(),
+		Services:   []corev1.Service{webService(), other, otherNLB, unused},
+		Ingresses: []networkingv1.Ingress{
+			ingAnnotated(albIngress("to-other", backend("other", 80)), bad...),
+			ingAnnotated(withClass(ingress("nginx", backend("web", 80)), "nginx"), bad...),
+			albIngress("web", backend("web", 80)),
+		},
+		IngressClasses: []networkingv1.IngressClass{ingressClass("nginx", "k8s.io/ingress-nginx", false)},
+	})
+	noProblems(t, r)
+	equal(t, "source", only(t, r).SourceName, "web")
+}
+
+func TestIngressAndNLBOnOneService(t *testing.T) {
+	svc := nlbService("web", map[string]string{"app": "web"}, AnnotationNLBType, NLBTypeIP)
+	r := Discover(Inputs{
+		Deployment: webDeployment(),
+		Services:   []corev1.Service{svc},
+		Ingresses:  []networkingv1.Ingress{albIngress("web", backend("web", 443))},
+	})
+	noProblems(t, r)
+	if len(r.Attachments) != 2 {
+		t.Fatalf("want ALB and NLB attachments, got %+v", r.Attachments)
+	}
+	equal(t, "first", r.Attachments[0].Summary(), "ALB/instance")
+	equal(t, "second", r.Attachments[1].Summary(), "NLB/ip")
+	equal(t, "kinds", []SourceKind{r.Attachments[0].SourceKind, r.Attachments[1].SourceKind},
+		[]SourceKind{SourceIngress, SourceService})
+}

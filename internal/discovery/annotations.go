@@ -1,0 +1,73 @@
+package discovery
+
+// Names that Kubernetes and the AWS Load Balancer Controller define and that
+// discovery reads. They are kept in this one place so that every rule spells
+// them the same way.
+
+// Ingress classes.
+const (
+	// AnnotationIngressClass is the legacy class annotation; when present it
+	// decides on its own, as it does in the AWS Load Balancer Controller.
+	AnnotationIngressClass = "kubernetes.io/ingress.class"
+	// IngressClassALB is the AWS Load Balancer Controller's value of AnnotationIngressClass.
+	IngressClassALB = "alb"
+	// AnnotationIsDefaultIngressClass marks the cluster's default IngressClass.
+	AnnotationIsDefaultIngressClass = "ingressclass.kubernetes.io/is-default-class"
+	// ControllerALB is the spec.controller of IngressClasses of the AWS Load Balancer Controller.
+	ControllerALB = "ingress.k8s.aws/alb"
+	// ControllerEKSAutoALB is the spec.controller of EKS Auto Mode's IngressClasses.
+	ControllerEKSAutoALB = "eks.amazonaws.com/alb"
+	// UseAnnotation as a backend port name makes the backend an action
+	// (alb.ingress.kubernetes.io/actions.NAME), not a Service.
+	UseAnnotation = "use-annotation"
+)
+
+// ALB annotations, read from the backend Service first and then from the Ingress.
+const (
+	albPrefix = "alb.ingress.kubernetes.io/"
+
+	AnnotationALBTargetType             = albPrefix + "target-type"
+	AnnotationALBBackendProtocol        = albPrefix + "backend-protocol"
+	AnnotationALBBackendProtocolVersion = albPrefix + "backend-protocol-version"
+	AnnotationALBHealthCheckProtocol    = albPrefix + "healthcheck-protocol"
+	AnnotationALBHealthCheckPort        = albPrefix + "healthcheck-port"
+	AnnotationALBHealthCheckPath        = albPrefix + "healthcheck-path"
+	AnnotationALBHealthCheckInterval    = albPrefix + "healthcheck-interval-seconds"
+	AnnotationALBHealthCheckTimeout     = albPrefix + "healthcheck-timeout-seconds"
+	AnnotationALBHealthyThreshold       = albPrefix + "healthy-threshold-count"
+	AnnotationALBUnhealthyThreshold     = albPrefix + "unhealthy-threshold-count"
+	AnnotationALBSuccessCodes           = albPrefix + "success-codes"
+	AnnotationALBTargetGroupAttributes  = albPrefix + "target-group-attributes"
+)
+
+// NLB annotations and load balancer classes, read from the Service.
+const (
+	nlbPrefix = "service.beta.kubernetes.io/aws-load-balancer-"
+
+	AnnotationNLBType                  = nlbPrefix + "type"
+	AnnotationNLBTargetType            = nlbPrefix + "nlb-target-type"
+	AnnotationNLBHealthCheckProtocol   = nlbPrefix + "healthcheck-protocol"
+	AnnotationNLBHealthCheckPort       = nlbPrefix + "healthcheck-port"
+	AnnotationNLBHealthCheckPath       = nlbPrefix + "healthcheck-path"
+	AnnotationNLBHealthCheckInterval   = nlbPrefix + "healthcheck-interval"
+	AnnotationNLBHealthCheckTimeout    = nlbPrefix + "healthcheck-timeout"
+	AnnotationNLBHealthyThreshold      = nlbPrefix + "healthcheck-healthy-threshold"
+	AnnotationNLBUnhealthyThreshold    = nlbPrefix + "healthcheck-unhealthy-threshold"
+	AnnotationNLBSuccessCodes          = nlbPrefix + "healthcheck-success-codes"
+	AnnotationNLBTargetGroupAttributes = nlbPrefix + "target-group-attributes"
+
+	// NLBTypeExternal and NLBTypeIP are the values of AnnotationNLBType that
+	// hand the Service to the AWS Load Balancer Controller (the in-tree
+	// cloud provider handles the others).
+	NLBTypeExternal = "external"
+	NLBTypeIP       = "nlb-ip"
+
+	LoadBalancerClassNLB        = "service.k8s.aws/nlb"
+	LoadBalancerClassEKSAutoNLB = "eks.amazonaws.com/nlb"
+)
+
+// Target-group attributes.
+const (
+	AttributeDeregistrationDelay      = "deregistration_delay.timeout_seconds"
+	DefaultDeregistrationDelaySeconds = 300
+)

@@ -1,0 +1,253 @@
+package discovery
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// Backend protocol versions of alb.ingress.kubernetes.io/backend-protocol-version.
+const (
+	protocolVersionHTTP1 = "HTTP1"
+	protocolVersionHTTP2 = "HTTP2"
+	protocolVersionGRPC  = "GRPC"
+)
+
+// IsALBController reports whether an IngressClass's spec.controller is the
+// AWS Load Balancer Controller (or EKS Auto Mode's built-in one).
+func IsALBController(controller string) bool {
+	return controller == ControllerALB || controller == ControllerEKSAutoALB
+}
+
+// IsALBIngress reports whether the AWS Load Balancer Controller handles ing,
+// given the cluster's IngressClasses.
+func IsALBIngress(ing *networkingv1.Ingress, classes []networkingv1.IngressClass) bool {
+	if ing == nil {
+		return false
+	}
+	alb, _ := newClassIndex(classes).isALB(ing)
+	return alb
+}
+
+// IngressBackendServiceNames returns the names of the Services the Ingress
+// sends traffic to (default backend and rule paths), sorted and without
+// duplicates; use-annotation backends are actions and are left out.
+func IngressBackendServiceNames(ing *networkingv1.Ingress) []string {
+	if ing == nil {
+		return nil
+	}
+	var names []string
+	eachBackend(ing, func(b *networkingv1.IngressServiceBackend) bool {
+		if b.Name != "" {
+			names = append(names, b.Name)
+		}
+		return true
+	})
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+type classIndex struct {
+	byName       map[string]*networkingv1.IngressClass
+	defaultClass *networkingv1.IngressClass
+}
+
+func newClassIndex(classes []networkingv1.IngressClass) classIndex {
+	idx := classIndex{byName: make(map[string]*networkingv1.IngressClass, len(classes))}
+	for i := range classes {
+		c := &classes[i]
+		idx.byName[c.Name] = c
+		if c.Annotations[AnnotationIsDefaultIngressClass] != "true" {
+			continue
+		}
+		// With several defaults the API server's admission plugin assigns the
+		// newest one (ties broken by name); pick the same.
+		d := idx.defaultClass
+		if d == nil || c.CreationTimestamp.After(d.CreationTimestamp.Time) ||
+			(c.CreationTimestamp.Equal(&d.CreationTimestamp) && c.Name < d.Name) {
+			idx.defaultClass = c
+		}
+	}
+	return idx
+}
+
+// isALB applies rule 1's class test. warning is set when the Ingress names an
+// IngressClass that does not exist.
+func (idx classIndex) isALB(ing *networkingv1.Ingress) (alb bool, warning string) {
+	// The annotation takes precedence over spec.ingressClassName in the AWS controller.
+	if v, ok := ing.Annotations[AnnotationIngressClass]; ok {
+		return v == IngressClassALB, ""
+	}
+	if n := ing.Spec.IngressClassName; n != nil && *n != "" {
+		c, ok := idx.byName[*n]
+		if !ok {
+			return false, fmt.Sprintf("Ingress %s names IngressClass %q, which does not exist, so it is not counted as an AWS load balancer.",
+				key(ing.Namespace, ing.Name), *n)
+		}
+		return IsALBController(c.Spec.Controller), ""
+	}
+	return idx.defaultClass != nil && IsALBController(idx.defaultClass.Spec.Controller), ""
+}
+
+// eachBackend calls f for every Service backend of ing in spec order,
+// skipping use-annotation actions and resource backends. It stops when f
+// returns false.
+func eachBackend(ing *networkingv1.Ingress, f func(*networkingv1.IngressServiceBackend) bool) {
+	visit := func(b *networkingv1.IngressBackend) bool {
+		if b == nil || b.Service == nil || b.Service.Port.Name == UseAnnotation {
+			return true
+		}
+		return f(b.Service)
+	}
+	if !visit(ing.Spec.DefaultBackend) {
+		return
+	}
+	for i := range ing.Spec.Rules {
+		http := ing.Spec.Rules[i].HTTP
+		if http == nil {
+			continue
+		}
+		for j := range http.Paths {
+			if !visit(&http.Paths[j].Backend) {
+				return
+			}
+		}
+	}
+}
+
+// ingresses is rule 1: ALB Ingresses with a backend Service that selects the Deployment.
+func (x *discoverer) ingresses() {
+	var classes *classIndex // built on first need: most namespaces have no Ingress for this Deployment
+	for i := range x.in.Ingresses {
+		ing := &x.in.Ingresses[i]
+		if !x.sameNamespace(ing.Namespace) {
+			continue
+		}
+		relevant, missing := false, false
+		eachBackend(ing, func(b *networkingv1.IngressServiceBackend) bool {
+			if _, ok := x.services[b.Name]; !ok {
+				missing = true
+			} else if x.selects[b.Name] {
+				relevant = true
+			}
+			return !(relevant && missing)
+		})
+		if !relevant && !missing {
+			continue
+		}
+		if classes == nil {
+			idx := newClassIndex(x.in.IngressClasses)
+			classes = &idx
+		}
+		alb, warning := classes.isALB(ing)
+		if !alb {
+			// Only worth saying when this Ingress would have reached the Deployment.
+			if warning != "" && relevant {
+				x.warnings = append(x.warnings, warning)
+			}
+			continue
+		}
+		eachBackend(ing, func(b *networkingv1.IngressServiceBackend) bool {
+			svc, ok := x.services[b.Name]
+			switch {
+			case !ok:
+				// The Service may be the one meant for this Deployment and not created yet.
+				x.warnings = append(x.warnings, fmt.Sprintf("Ingress %s sends traffic to Service %s, which does not exist.",
+					key(ing.Namespace, ing.Name), key(ing.Namespace, b.Name)))
+			case x.selects[b.Name]:
+				x.ingressBackend(ing, svc, b.Port)
+			}
+			return true
+		})
+	}
+}
+
+func (x *discoverer) ingressBackend(ing *networkingv1.Ingress, svc *corev1.Service, port networkingv1.ServiceBackendPort) {
+	ingKey := key(ing.Namespace, ing.Name)
+	sp, portText := backendServicePort(svc, port)
+	if sp == nil {
+		x.warnings = append(x.warnings, fmt.Sprintf("Ingress %s sends traffic to port %s of Service %s, which has no such port.",
+			ingKey, portText, svcKey(svc)))
+		return
+	}
+	r := annotationReader{
+		layers: []layer{
+			{object: "Service " + svcKey(svc), annotations: svc.Annotations},
+			{object: "Ingress " + ingKey, annotations: ing.Annotations},
+		},
+		problems: &x.problems,
+	}
+	tt := TargetType(r.oneOf(AnnotationALBTargetType, string(TargetInstance), false, string(TargetIP), string(TargetInstance)))
+	if tt == TargetInstance && svc.Spec.Type != corev1.ServiceTypeNodePort && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		x.warnings = append(x.warnings, fmt.Sprintf(
+			"Ingress %s uses instance targets, which need Service %s to be of type NodePort or LoadBalancer.", ingKey, svcKey(svc)))
+	}
+	x.attach(Attachment{
+		LoadBalancer:               ALB,
+		SourceKind:                 SourceIngress,
+		SourceName:                 ing.Name,
+		ServiceName:                svc.Name,
+		ServicePort:                portText,
+		TargetType:                 tt,
+		HealthCheck:                albHealthCheck(r, svc, tt),
+		DeregistrationDelaySeconds: r.deregistrationDelay(AnnotationALBTargetGroupAttributes),
+	}, svc, sp)
+}
+
+// backendServicePort finds the Service port an Ingress backend names, and
+// returns the reference as written (a number or a name).
+func backendServicePort(svc *corev1.Service, port networkingv1.ServiceBackendPort) (*corev1.ServicePort, string) {
+	if port.Name != "" {
+		return servicePortByName(svc, port.Name), port.Name
+	}
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].Port == port.Number {
+			return &svc.Spec.Ports[i], strconv.Itoa(int(port.Number))
+		}
+	}
+	return nil, strconv.Itoa(int(port.Number))
+}
+
+// albHealthCheck follows the AWS Load Balancer Controller's target-group
+// health check for Ingresses, including its gRPC defaults.
+func albHealthCheck(r annotationReader, svc *corev1.Service, tt TargetType) HealthCheck {
+	backend := r.oneOf(AnnotationALBBackendProtocol, ProtocolHTTP, false, ProtocolHTTP, ProtocolHTTPS)
+	version := r.oneOf(AnnotationALBBackendProtocolVersion, protocolVersionHTTP1, false,
+		protocolVersionHTTP1, protocolVersionHTTP2, protocolVersionGRPC)
+	hc := HealthCheck{
+		Protocol: r.oneOf(AnnotationALBHealthCheckProtocol, backend, false, ProtocolHTTP, ProtocolHTTPS),
+		Port:     healthCheckPort(r, AnnotationALBHealthCheckPort, svc, tt, TrafficPort),
+	}
+	defPath, defCodes, codesLo, codesHi := "/", "200", int32(200), int32(499)
+	if version == protocolVersionGRPC {
+		// The matcher is then a gRPC status code, and the check a gRPC call.
+		hc.Protocol = ProtocolGRPC
+		defPath, defCodes, codesLo, codesHi = "/AWS.ALB/healthcheck", "12", 0, 99
+	}
+	hc.Path = r.path(AnnotationALBHealthCheckPath, defPath)
+	hc.SuccessCodes = r.successCodes(AnnotationALBSuccessCodes, defCodes, codesLo, codesHi)
+	interval, intervalSet := r.seconds(AnnotationALBHealthCheckInterval, 5, 300, 15)
+	timeout, timeoutSet := r.seconds(AnnotationALBHealthCheckTimeout, 2, 120, 5)
+	hc.HealthyThreshold = r.count(AnnotationALBHealthyThreshold, 2)
+	hc.UnhealthyThreshold = r.count(AnnotationALBUnhealthyThreshold, 2)
+	if timeout >= interval {
+		// ALB target groups refuse a timeout that is not shorter than the interval.
+		// Blame the value the user wrote; the defaults (5 < 15) are fine together.
+		switch {
+		case timeoutSet:
+			raw, obj, _ := r.get(AnnotationALBHealthCheckTimeout)
+			r.refuse(obj, AnnotationALBHealthCheckTimeout, raw,
+				fmt.Sprintf("Expected a timeout shorter than the health-check interval of %d seconds.", interval))
+		case intervalSet:
+			raw, obj, _ := r.get(AnnotationALBHealthCheckInterval)
+			r.refuse(obj, AnnotationALBHealthCheckInterval, raw,
+				fmt.Sprintf("Expected an interval longer than the health-check timeout of %d seconds.", timeout))
+		}
+		interval, timeout = 15, 5
+	}
+	hc.IntervalSeconds, hc.TimeoutSeconds = interval, timeout
+	return hc
+}

@@ -1,0 +1,244 @@
+package discovery
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+func TestIsNLBService(t *testing.T) {
+	lb := func(class string, kv ...string) corev1.Service {
+		s := nlbService("edge", map[string]string{"app": "web"}, kv...)
+		if class != "" {
+			s.Spec.LoadBalancerClass = &class
+		}
+		return s
+	}
+	nodePort := lb("", AnnotationNLBType, NLBTypeExternal)
+	nodePort.Spec.Type = corev1.ServiceTypeNodePort
+	tests := []struct {
+		name string
+		svc  corev1.Service
+		want bool
+	}{
+		{"type external", lb("", AnnotationNLBType, NLBTypeExternal), true},
+		{"type nlb-ip", lb("", AnnotationNLBType, NLBTypeIP), true},
+		{"class service.k8s.aws/nlb", lb(LoadBalancerClassNLB), true},
+		{"class eks.amazonaws.com/nlb", lb(LoadBalancerClassEKSAutoNLB), true},
+		{"in-tree nlb type", lb("", AnnotationNLBType, "nlb"), false},
+		{"classic ELB", lb(""), false},
+		{"another class wins over the annotation", lb("example.com/lb", AnnotationNLBType, NLBTypeExternal), false},
+		{"annotation on a NodePort Service", nodePort, false},
+		{"type value is case-sensitive", lb("", AnnotationNLBType, "External"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsNLBService(&tt.svc); got != tt.want {
+				t.Errorf("IsNLBService = %v, want %v", got, tt.want)
+			}
+			r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{tt.svc}})
+			noProblems(t, r)
+			if got := len(r.Attachments) == 1 && r.Attachments[0].LoadBalancer == NLB; got != tt.want {
+				t.Errorf("NLB attachment = %v, want %v: %+v", got, tt.want, r.Attachments)
+			}
+		})
+	}
+	if IsNLBService(nil) {
+		t.Error("nil Service is an NLB")
+	}
+}
+
+func TestNLBDiscovery(t *testing.T) {
+	with := func(f func(*HealthCheck)) HealthCheck {
+		hc := nlbDefaults
+		f(&hc)
+		return hc
+	}
+	httpDefaults := with(func(h *HealthCheck) { h.Protocol, h.Path, h.SuccessCodes = ProtocolHTTP, "/", "200-399" })
+	local := func(s *corev1.Service) {
+		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
+		s.Spec.HealthCheckNodePort = 32000
+	}
+	class := func(c string) func(*corev1.Service) {
+		return func(s *corev1.Service) { s.Spec.LoadBalancerClass = &c }
+	}
+	tests := []struct {
+		name   string
+		kv     []string
+		mutate func(*corev1.Service)
+		tt     TargetType
+		hc     HealthCheck
+		delay  int32
+	}{
+		{name: "external defaults to instance", kv: []string{AnnotationNLBType, NLBTypeExternal},
+			tt: TargetInstance, hc: nlbDefaults},
+		{name: "external with ip targets", kv: []string{AnnotationNLBType, NLBTypeExternal, AnnotationNLBTargetType, "ip"},
+			tt: TargetIP, hc: nlbDefaults},
+		{name: "nlb-ip implies ip", kv: []string{AnnotationNLBType, NLBTypeIP}, tt: TargetIP, hc: nlbDefaults},
+		{name: "nlb-ip wins over the target-type annotation",
+			kv: []string{AnnotationNLBType, NLBTypeIP, AnnotationNLBTargetType, "instance"}, tt: TargetIP, hc: nlbDefaults},
+		{name: "nlb-ip ignores a target type it overrides",
+			kv: []string{AnnotationNLBType, NLBTypeIP, AnnotationNLBTargetType, "whatever"}, tt: TargetIP, hc: nlbDefaults},
+		{name: "loadBalancerClass defaults to instance", mutate: class(LoadBalancerClassNLB), tt: TargetInstance, hc: nlbDefaults},
+		{name: "loadBalancerClass with ip targets", kv: []string{AnnotationNLBTargetType, "ip"},
+			mutate: class(LoadBalancerClassNLB), tt: TargetIP, hc: nlbDefaults},
+		{name: "EKS Auto Mode class", mutate: class(LoadBalancerClassEKSAutoNLB), tt: TargetInstance, hc: nlbDefaults},
+		{name: "http check, lower case", kv: []string{AnnotationNLBType, NLBTypeExternal, AnnotationNLBHealthCheckProtocol, "http"},
+			tt: TargetInstance, hc: httpDefaults},
+		{
+			name: "every health-check key",
+			kv: []string{
+				AnnotationNLBType, NLBTypeExternal, AnnotationNLBTargetType, "ip",
+				AnnotationNLBHealthCheckProtocol, "HTTPS",
+				AnnotationNLBHealthCheckPort, "8443",
+				AnnotationNLBHealthCheckPath, "/healthz",
+				AnnotationNLBHealthCheckInterval, "30",
+				AnnotationNLBHealthCheckTimeout, "5",
+				AnnotationNLBHealthyThreshold, "2",
+				AnnotationNLBUnhealthyThreshold, "4",
+				AnnotationNLBSuccessCodes, "200-299",
+				AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds=15, preserve_client_ip.enabled=true",
+			},
+			tt: TargetIP,
+			hc: HealthCheck{Protocol: ProtocolHTTPS, Path: "/healthz", Port: "8443", IntervalSeconds: 30,
+				TimeoutSeconds: 5, HealthyThreshold: 2, UnhealthyThreshold: 4, SuccessCodes: "200-299"},
+			delay: 15,
+		},
+		{
+			// The controller does not read path and codes for TCP: nor do we, bad or not.
+			name: "TCP ignores path and success codes",
+			kv: []string{AnnotationNLBType, NLBTypeExternal, AnnotationNLBHealthCheckProtocol, "TCP",
+				AnnotationNLBHealthCheckPath, "no-slash", AnnotationNLBSuccessCodes, "nonsense"},
+			tt: TargetInstance, hc: nlbDefaults,
+		},
+		{
+			name: "timeout equal to interval is fine on an NLB",
+			kv: []string{AnnotationNLBType, NLBTypeExternal, AnnotationNLBHealthCheckInterval, "10",
+				AnnotationNLBHealthCheckTimeout, "10"},
+			tt: TargetInstance, hc: nlbDefaults,
+		},
+		{
+			name: "named health-check port, instance targets: its nodePort",
+			kv:   []string{AnnotationNLBType, NLBTypeExternal, AnnotationNLBHealthCheckPort, "status"},
+			tt:   TargetInstance, hc: with(func(h *HealthCheck) { h.Port = "31021" }),
+		},
+		{
+			name: "named health-check port, ip targets: its targetPort",
+			kv:   []string{AnnotationNLBType, NLBTypeIP, AnnotationNLBHealthCheckPort, "status"},
+			tt:   TargetIP, hc: with(func(h *HealthCheck) { h.Port = "15021" }),
+		},
+		{
+			name: "instance targets with externalTrafficPolicy Local check kube-proxy",
+			kv:   []string{AnnotationNLBType, NLBTypeExternal}, mutate: local, tt: TargetInstance,
+			hc: HealthCheck{Protocol: ProtocolHTTP, Path: "/healthz", Port: "32000", IntervalSeconds: 10,
+				TimeoutSeconds: 6, HealthyThreshold: 2, UnhealthyThreshold: 2, SuccessCodes: "200-399"},
+		},
+		{
+			name: "externalTrafficPolicy Local, overridden to TCP",
+			kv:   []string{AnnotationNLBType, NLBTypeExternal, AnnotationNLBHealthCheckProtocol, "tcp"}, mutate: local,
+			tt: TargetInstance,
+			hc: HealthCheck{Protocol: ProtocolTCP, Port: "32000", IntervalSeconds: 10, TimeoutSeconds: 6,
+				HealthyThreshold: 2, UnhealthyThreshold: 2},
+		},
+		{
+			name: "externalTrafficPolicy Local does not matter to ip targets",
+			kv:   []string{AnnotationNLBType, NLBTypeIP}, mutate: local, tt: TargetIP, hc: nlbDefaults,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := nlbService("edge", map[string]string{"app": "web"}, tt.kv...)
+			svc.Spec.Ports[0].NodePort = 30443
+			svc.Spec.Ports = append(svc.Spec.Ports, corev1.ServicePort{
+				Name: "status", Port: 15021, TargetPort: intstr.FromInt32(15021), NodePort: 31021,
+			})
+			if tt.mutate != nil {
+				tt.mutate(&svc)
+			}
+			r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
+			noProblems(t, r)
+			if len(r.Attachments) != 2 {
+				t.Fatalf("want one attachment per Service port, got %+v", r.Attachments)
+			}
+			delay := tt.delay
+			if delay == 0 {
+				delay = 300
+			}
+			for _, a := range r.Attachments {
+				equal(t, "kind", a.SourceKind, SourceService)
+				equal(t, "source", a.SourceName, "edge")
+				equal(t, "service", a.ServiceName, "edge")
+				equal(t, "load balancer", a.LoadBalancer, NLB)
+				equal(t, "target type", a.TargetType, tt.tt)
+				equal(t, "health check", a.HealthCheck, tt.hc)
+				equal(t, "delay", a.DeregistrationDelaySeconds, delay)
+			}
+			equal(t, "ports in numeric order", []string{r.Attachments[0].ServicePort, r.Attachments[1].ServicePort},
+				[]string{"443", "15021"})
+			equal(t, "443 is served by app:8080", r.Attachments[0].Container+"/"+itoa(r.Attachments[0].ContainerPort), "app/8080")
+			// 15021 is declared by no container, and the only container is the one listening.
+			equal(t, "15021 falls to the only container", r.Attachments[1].Container, "app")
+		})
+	}
+}
+
+var nlbInvalid = concat(
+	numericCases(AnnotationNLBHealthCheckInterval, 5, 300, " of seconds"),
+	numericCases(AnnotationNLBHealthCheckTimeout, 2, 120, " of seconds"),
+	numericCases(AnnotationNLBHealthyThreshold, 2, 10, ""),
+	numericCases(AnnotationNLBUnhealthyThreshold, 2, 10, ""),
+	[]invalidCase{
+		{AnnotationNLBTargetType, "pod", "ip or instance"},
+		{AnnotationNLBTargetType, "IP", "ip or instance"},
+		{AnnotationNLBHealthCheckProtocol, "udp", "TCP, HTTP or HTTPS"},
+		{AnnotationNLBHealthCheckProtocol, "", "TCP, HTTP or HTTPS"},
+		{AnnotationNLBHealthCheckPort, "0", "1 to 65535"},
+		{AnnotationNLBHealthCheckPort, "70000", "1 to 65535"},
+		{AnnotationNLBHealthCheckPort, "nosuchport", "name of a port of Service shop/edge"},
+		{AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds", "key=value"},
+		{AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds=4000", "0 to 3600"},
+	},
+)
+
+func TestNLBInvalidAnnotations(t *testing.T) {
+	for _, tc := range nlbInvalid {
+		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
+			svc := nlbService("edge", map[string]string{"app": "web"}, AnnotationNLBType, NLBTypeExternal, tc.key, tc.value)
+			r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
+			equal(t, "problems", len(r.Problems), 1)
+			if len(r.Problems) != 1 {
+				t.FailNow()
+			}
+			p := r.Problems[0]
+			equal(t, "object", p.Object, "Service shop/edge")
+			equal(t, "key", p.Key, tc.key)
+			equal(t, "value", p.Value, tc.value)
+			if !strings.Contains(p.Message, tc.fragment) || !strings.HasSuffix(p.Message, ".") {
+				t.Errorf("message %q: want a sentence containing %q", p.Message, tc.fragment)
+			}
+			a := only(t, r)
+			equal(t, "health check", a.HealthCheck, nlbDefaults)
+			equal(t, "target type", a.TargetType, TargetInstance)
+			equal(t, "delay", a.DeregistrationDelaySeconds, int32(300))
+		})
+	}
+	// Path and codes are checked when the health check is HTTP.
+	for _, kv := range [][2]string{{AnnotationNLBHealthCheckPath, "healthz"}, {AnnotationNLBSuccessCodes, "600"}} {
+		svc := nlbService("edge", map[string]string{"app": "web"}, AnnotationNLBType, NLBTypeExternal,
+			AnnotationNLBHealthCheckProtocol, "HTTP", kv[0], kv[1])
+		r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
+		if len(r.Problems) != 1 || r.Problems[0].Key != kv[0] || r.Problems[0].Value != kv[1] {
+			t.Errorf("%s=%s on an HTTP check: want one problem, got %+v", kv[0], kv[1], r.Problems)
+		}
+	}
+}
+
+func TestNLBNotSelecting(t *testing.T) {
+	svc := nlbService("edge", map[string]string{"app": "api"}, AnnotationNLBType, NLBTypeExternal)
+	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
+	if len(r.Attachments) != 0 {
+		t.Errorf("want no attachment, got %+v", r.Attachments)
+	}
+}

@@ -1,0 +1,197 @@
+package discovery
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// layer is the annotations of one object, with the name Problems give it.
+type layer struct {
+	object      string // for example "Service shop/web"
+	annotations map[string]string
+}
+
+// annotationReader reads annotations from layers, the first layer that has a
+// key winning (Service before Ingress, as the AWS Load Balancer Controller
+// merges them), and records a Problem for every value it refuses. A refused
+// value falls back to the default so that the attachment can still be reported.
+type annotationReader struct {
+	layers   []layer
+	problems *[]Problem
+}
+
+func (r annotationReader) get(key string) (value, object string, ok bool) {
+	for _, l := range r.layers {
+		if v, found := l.annotations[key]; found {
+			return v, l.object, true
+		}
+	}
+	return "", "", false
+}
+
+func (r annotationReader) refuse(object, key, value, message string) {
+	*r.problems = append(*r.problems, Problem{Object: object, Key: key, Value: value, Message: message})
+}
+
+// oneOf returns the value of key when it is one of allowed (compared exactly,
+// or case-insensitively with fold; the returned value is then the allowed spelling).
+func (r annotationReader) oneOf(key, def string, fold bool, allowed ...string) string {
+	raw, obj, ok := r.get(key)
+	if !ok {
+		return def
+	}
+	for _, a := range allowed {
+		if raw == a || (fold && strings.EqualFold(raw, a)) {
+			return a
+		}
+	}
+	r.refuse(obj, key, raw, "Expected "+orList(allowed)+".")
+	return def
+}
+
+// number reads a whole number in [lo, hi]. set reports that the value came
+// from a valid annotation rather than from def.
+func (r annotationReader) number(key string, lo, hi, def int32, unit string) (n int32, set bool) {
+	raw, obj, ok := r.get(key)
+	if !ok {
+		return def, false
+	}
+	v, ok := parseInt32In(raw, lo, hi)
+	if !ok {
+		r.refuse(obj, key, raw, fmt.Sprintf("Expected a whole number%s from %d to %d.", unit, lo, hi))
+		return def, false
+	}
+	return v, true
+}
+
+func (r annotationReader) seconds(key string, lo, hi, def int32) (int32, bool) {
+	return r.number(key, lo, hi, def, " of seconds")
+}
+
+func (r annotationReader) count(key string, def int32) int32 {
+	n, _ := r.number(key, 2, 10, def, "")
+	return n
+}
+
+// path reads an HTTP path, which the AWS API requires to start with "/".
+func (r annotationReader) path(key, def string) string {
+	raw, obj, ok := r.get(key)
+	if !ok {
+		return def
+	}
+	if !strings.HasPrefix(raw, "/") {
+		r.refuse(obj, key, raw, `Expected a path starting with "/".`)
+		return def
+	}
+	return raw
+}
+
+// successCodes reads a target-group matcher: codes or ranges such as
+// "200", "200,204" or "200-299", each code within [lo, hi].
+func (r annotationReader) successCodes(key, def string, lo, hi int32) string {
+	raw, obj, ok := r.get(key)
+	if !ok {
+		return def
+	}
+	if !validCodes(raw, lo, hi) {
+		r.refuse(obj, key, raw, fmt.Sprintf(
+			`Expected status codes from %d to %d, separated by commas or given as ranges, for example "%d" or "%d-%d".`,
+			lo, hi, lo, lo, lo+99))
+		return def
+	}
+	return raw
+}
+
+// deregistrationDelay reads deregistration_delay.timeout_seconds from a
+// target-group-attributes annotation.
+func (r annotationReader) deregistrationDelay(key string) int32 {
+	raw, obj, ok := r.get(key)
+	if !ok {
+		return DefaultDeregistrationDelaySeconds
+	}
+	attrs, ok := parseAttributes(raw)
+	if !ok {
+		r.refuse(obj, key, raw,
+			"Expected comma-separated key=value pairs, for example "+AttributeDeregistrationDelay+"=30.")
+		return DefaultDeregistrationDelaySeconds
+	}
+	v, found := attrs[AttributeDeregistrationDelay]
+	if !found {
+		return DefaultDeregistrationDelaySeconds
+	}
+	n, ok := parseInt32In(v, 0, 3600)
+	if !ok {
+		r.refuse(obj, key, raw, "Expected "+AttributeDeregistrationDelay+" to be a whole number of seconds from 0 to 3600.")
+		return DefaultDeregistrationDelaySeconds
+	}
+	return n
+}
+
+// parseInt32In parses a base-10 integer the way the AWS Load Balancer
+// Controller does (strconv.ParseInt) and checks it against [lo, hi].
+func parseInt32In(s string, lo, hi int32) (int32, bool) {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < int64(lo) || v > int64(hi) {
+		return 0, false
+	}
+	return int32(v), true
+}
+
+// parseAttributes splits "k1=v1, k2=v2" like the AWS Load Balancer
+// Controller's string-map annotations: items are trimmed, empty items are
+// skipped, and an item without "=" or with an empty key is malformed.
+func parseAttributes(s string) (map[string]string, bool) {
+	attrs := map[string]string{}
+	for item := range strings.SplitSeq(s, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		k, v, found := strings.Cut(item, "=")
+		k = strings.TrimSpace(k)
+		if !found || k == "" {
+			return nil, false
+		}
+		attrs[k] = strings.TrimSpace(v)
+	}
+	return attrs, true
+}
+
+func validCodes(s string, lo, hi int32) bool {
+	if s == "" {
+		return false
+	}
+	for item := range strings.SplitSeq(s, ",") {
+		from, to, isRange := strings.Cut(item, "-")
+		a, ok := parseCode(from, lo, hi)
+		if !ok {
+			return false
+		}
+		if isRange {
+			b, ok := parseCode(to, lo, hi)
+			if !ok || b < a {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// parseCode accepts digits only: no sign, no spaces.
+func parseCode(s string, lo, hi int32) (int32, bool) {
+	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+		return 0, false
+	}
+	return parseInt32In(s, lo, hi)
+}
+
+func orList(items []string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
+}

@@ -1,0 +1,186 @@
+package discovery
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+func TestParseAttributes(t *testing.T) {
+	tests := []struct {
+		in   string
+		want map[string]string
+		ok   bool
+	}{
+		{"", map[string]string{}, true},
+		{"a=1", map[string]string{"a": "1"}, true},
+		{" a = 1 , b=2 ,", map[string]string{"a": "1", "b": "2"}, true},
+		{"a=b=c", map[string]string{"a": "b=c"}, true},
+		{"a=", map[string]string{"a": ""}, true},
+		{"a=1,a=2", map[string]string{"a": "2"}, true},
+		{"a", nil, false},
+		{"=1", nil, false},
+		{" =1", nil, false},
+		{"a=1,b", nil, false},
+	}
+	for _, tt := range tests {
+		got, ok := parseAttributes(tt.in)
+		if ok != tt.ok {
+			t.Errorf("parseAttributes(%q) ok = %v, want %v", tt.in, ok, tt.ok)
+			continue
+		}
+		equal(t, fmt.Sprintf("parseAttributes(%q)", tt.in), got, tt.want)
+	}
+}
+
+func TestValidCodes(t *testing.T) {
+	for in, want := range map[string]bool{
+		"200": true, "200,202": true, "200-299": true, "200-299,302": true, "499": true, "200-200": true,
+		"": false, "199": false, "500": false, "2xx": false, "200,": false, ",200": false, "200-": false,
+		"-200": false, "300-200": false, "200 ": false, "200-300-400": false, "+200": false,
+	} {
+		if got := validCodes(in, 200, 499); got != want {
+			t.Errorf("validCodes(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+func TestParseInt32In(t *testing.T) {
+	for in, want := range map[string]bool{
+		"5": true, "300": true, "+5": true, "005": true,
+		"4": false, "301": false, "-5": false, "5.0": false, "": false, "five": false,
+		"2147483648": false, "-2147483649": false, "9223372036854775808": false,
+	} {
+		if _, ok := parseInt32In(in, 5, 300); ok != want {
+			t.Errorf("parseInt32In(%q) ok = %v, want %v", in, ok, want)
+		}
+	}
+}
+
+// allKeys is every annotation key discovery reads.
+var allKeys = []string{
+	AnnotationALBTargetType, AnnotationALBBackendProtocol, AnnotationALBBackendProtocolVersion,
+	AnnotationALBHealthCheckProtocol, AnnotationALBHealthCheckPort, AnnotationALBHealthCheckPath,
+	AnnotationALBHealthCheckInterval, AnnotationALBHealthCheckTimeout, AnnotationALBHealthyThreshold,
+	AnnotationALBUnhealthyThreshold, AnnotationALBSuccessCodes, AnnotationALBTargetGroupAttributes,
+	AnnotationNLBTargetType, AnnotationNLBHealthCheckProtocol, AnnotationNLBHealthCheckPort,
+	AnnotationNLBHealthCheckPath, AnnotationNLBHealthCheckInterval, AnnotationNLBHealthCheckTimeout,
+	AnnotationNLBHealthyThreshold, AnnotationNLBUnhealthyThreshold, AnnotationNLBSuccessCodes,
+	AnnotationNLBTargetGroupAttributes,
+}
+
+// FuzzDiscover sets every annotation to the same arbitrary value and checks
+// that Discover neither panics nor lets a value out of the AWS ranges.
+func FuzzDiscover(f *testing.F) {
+	for _, s := range []string{"", "0", "-1", "10", "1.5", "99999999999", "ip", "instance", "HTTP", "tcp",
+		"GRPC", "/", "traffic-port", "http", "=", ",", "a=b", "deregistration_delay.timeout_seconds=5", "\x00", "ø"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, value, portName string) {
+		var kv []string
+		for _, k := range allKeys {
+			kv = append(kv, k, value)
+		}
+		svc := nlbService("web", map[string]string{"app": "web"}, append([]string{AnnotationNLBType, NLBTypeExternal}, kv...)...)
+		svc.Spec.Ports[0].Name = portName
+		svc.Spec.Ports[0].TargetPort = intstr.Parse(portName)
+		ing := ingAnnotated(albIngress("web", backend("web", 443), namedBackend("web", portName)), kv...)
+		dep := deployment("web", webLabels, ctr("app", cport(portName, 8080)), ctr("side"))
+		r := Discover(Inputs{Deployment: dep, Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing}})
+		if len(r.Attachments) < 2 {
+			t.Fatalf("want the ALB and NLB attachments whatever the annotations say, got %+v", r.Attachments)
+		}
+		for _, a := range r.Attachments {
+			checkAttachment(t, a)
+		}
+		for _, p := range r.Problems {
+			if p.Value != value || p.Key == "" || p.Message == "" ||
+				(p.Object != "Service shop/web" && p.Object != "Ingress shop/web") {
+				t.Fatalf("bad problem %+v", p)
+			}
+		}
+	})
+}
+
+func checkAttachment(t *testing.T, a Attachment) {
+	t.Helper()
+	hc := a.HealthCheck
+	in := func(v, lo, hi int32) bool { return v >= lo && v <= hi }
+	switch {
+	case a.TargetType != TargetIP && a.TargetType != TargetInstance,
+		!strings.Contains(" HTTP HTTPS TCP GRPC ", " "+hc.Protocol+" "),
+		!in(hc.IntervalSeconds, 5, 300), !in(hc.TimeoutSeconds, 2, 120),
+		!in(hc.HealthyThreshold, 2, 10), !in(hc.UnhealthyThreshold, 2, 10),
+		!in(a.DeregistrationDelaySeconds, 0, 3600),
+		hc.Path != "" && !strings.HasPrefix(hc.Path, "/"),
+		a.LoadBalancer == ALB && hc.TimeoutSeconds >= hc.IntervalSeconds:
+		t.Fatalf("attachment out of range: %+v", a)
+	}
+	if hc.Port != TrafficPort {
+		if n, ok := parseInt32In(hc.Port, 1, 65535); !ok || itoa(n) != hc.Port {
+			t.Fatalf("health-check port %q", hc.Port)
+		}
+	}
+}
+
+// benchInputs is a namespace of n Services and n Ingresses (every tenth one
+// an ALB, every tenth Service an NLB) with one Deployment behind two of them.
+func benchInputs(n int) Inputs {
+	in := Inputs{
+		Deployment: webDeployment(),
+		IngressClasses: []networkingv1.IngressClass{
+			ingressClass("alb", ControllerALB, false), ingressClass("nginx", "k8s.io/ingress-nginx", true),
+		},
+	}
+	for i := range n {
+		name := fmt.Sprintf("svc-%04d", i)
+		sel := map[string]string{"app": fmt.Sprintf("app-%04d", i)}
+		if i%500 == 0 {
+			sel = map[string]string{"app": "web"}
+		}
+		svc := service(name, sel, sport("http", 80, intstr.FromString("http")), sport("grpc", 9090, intstr.FromInt32(9090)))
+		svc.Annotations = map[string]string{AnnotationALBHealthCheckPath: "/healthz"}
+		if i%10 == 0 {
+			nlb := nlbService(name, sel, AnnotationNLBType, NLBTypeExternal, AnnotationNLBHealthCheckProtocol, "http")
+			nlb.Spec.Ports = svc.Spec.Ports
+			svc = nlb
+		}
+		in.Services = append(in.Services, svc)
+
+		ing := ingress(fmt.Sprintf("ing-%04d", i), backend(name, 80), namedBackend(name, "grpc"),
+			namedBackend("actions", UseAnnotation))
+		ing.ObjectMeta = metav1.ObjectMeta{Namespace: ns, Name: ing.Name, Annotations: map[string]string{
+			AnnotationALBTargetType: "ip", AnnotationALBTargetGroupAttributes: "deregistration_delay.timeout_seconds=30",
+		}}
+		if i%10 == 0 {
+			ing = withClass(ing, "alb")
+		}
+		in.Ingresses = append(in.Ingresses, ing)
+	}
+	return in
+}
+
+func TestBenchInputs(t *testing.T) {
+	// Guards the benchmark against measuring an empty result.
+	r := Discover(benchInputs(1000))
+	noProblems(t, r)
+	noWarnings(t, r)
+	if len(r.Attachments) != 8 { // svc-0000 and svc-0500: each an NLB (2 ports) behind an ALB Ingress (2 backends)
+		t.Fatalf("want 8 attachments, got %d: %+v", len(r.Attachments), r.Attachments)
+	}
+}
+
+func BenchmarkDiscover(b *testing.B) {
+	in := benchInputs(1000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := Discover(in); len(r.Attachments) == 0 {
+			b.Fatal("nothing discovered")
+		}
+	}
+}

@@ -1,0 +1,245 @@
+package discovery
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// ServiceSelectsTemplate reports whether svc sends traffic to pods with
+// templateLabels: its selector is non-empty and every pair of it is in the
+// labels. ExternalName Services select nothing.
+func ServiceSelectsTemplate(svc *corev1.Service, templateLabels map[string]string) bool {
+	if svc == nil || svc.Spec.Type == corev1.ServiceTypeExternalName || len(svc.Spec.Selector) == 0 {
+		return false
+	}
+	for k, v := range svc.Spec.Selector {
+		if got, ok := templateLabels[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// SelectorPairs returns the "key=value" pairs of the Service's selector,
+// sorted, for a field index on Services; nil when the Service selects nothing.
+// A Deployment is selected only if its LabelPairs contain every one of them.
+func SelectorPairs(svc *corev1.Service) []string {
+	if svc == nil || svc.Spec.Type == corev1.ServiceTypeExternalName || len(svc.Spec.Selector) == 0 {
+		return nil
+	}
+	return LabelPairs(svc.Spec.Selector)
+}
+
+// LabelPairs returns the "key=value" pairs of labels, sorted, for a field
+// index on Deployments' pod-template labels.
+func LabelPairs(labels map[string]string) []string {
+	if len(labels) == 0 {
+		return nil
+	}
+	pairs := make([]string, 0, len(labels))
+	for k, v := range labels {
+		pairs = append(pairs, k+"="+v)
+	}
+	slices.Sort(pairs)
+	return pairs
+}
+
+// IsNLBService reports whether the AWS Load Balancer Controller makes an NLB
+// for svc. A loadBalancerClass, when set, decides on its own: the controller
+// leaves Services of other classes alone whatever their annotations say.
+func IsNLBService(svc *corev1.Service) bool {
+	if svc == nil || svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		return false
+	}
+	if c := svc.Spec.LoadBalancerClass; c != nil && *c != "" {
+		return *c == LoadBalancerClassNLB || *c == LoadBalancerClassEKSAutoNLB
+	}
+	t := svc.Annotations[AnnotationNLBType]
+	return t == NLBTypeExternal || t == NLBTypeIP
+}
+
+// nlbServices is rule 2: a selecting Service that is itself an NLB gives one
+// attachment per Service port.
+func (x *discoverer) nlbServices() {
+	for _, svc := range x.selecting {
+		if !IsNLBService(svc) {
+			continue
+		}
+		r := annotationReader{layers: []layer{{object: "Service " + svcKey(svc), annotations: svc.Annotations}}, problems: &x.problems}
+		tt := nlbTargetType(r, svc)
+		hc := nlbHealthCheck(r, svc, tt)
+		delay := r.deregistrationDelay(AnnotationNLBTargetGroupAttributes)
+		for i := range svc.Spec.Ports {
+			sp := &svc.Spec.Ports[i]
+			x.attach(Attachment{
+				LoadBalancer:               NLB,
+				SourceKind:                 SourceService,
+				SourceName:                 svc.Name,
+				ServiceName:                svc.Name,
+				ServicePort:                strconv.Itoa(int(sp.Port)),
+				TargetType:                 tt,
+				HealthCheck:                hc,
+				DeregistrationDelaySeconds: delay,
+			}, svc, sp)
+		}
+	}
+}
+
+func nlbTargetType(r annotationReader, svc *corev1.Service) TargetType {
+	// The legacy nlb-ip type wins over the target-type annotation, which the
+	// controller then ignores: no Problem for a value that has no effect.
+	if svc.Annotations[AnnotationNLBType] == NLBTypeIP {
+		return TargetIP
+	}
+	return TargetType(r.oneOf(AnnotationNLBTargetType, string(TargetInstance), false, string(TargetIP), string(TargetInstance)))
+}
+
+// nlbHealthCheck follows the AWS Load Balancer Controller, including its
+// defaults for instance targets with externalTrafficPolicy Local: the NLB
+// then checks kube-proxy's /healthz on the healthCheckNodePort, so that nodes
+// without a ready pod get no traffic.
+func nlbHealthCheck(r annotationReader, svc *corev1.Service, tt TargetType) HealthCheck {
+	def := HealthCheck{Protocol: ProtocolTCP, Port: TrafficPort, Path: "/", IntervalSeconds: 10,
+		TimeoutSeconds: 10, HealthyThreshold: 3, UnhealthyThreshold: 3}
+	if tt == TargetInstance && svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal {
+		def = HealthCheck{Protocol: ProtocolHTTP, Port: TrafficPort, Path: "/healthz", IntervalSeconds: 10,
+			TimeoutSeconds: 6, HealthyThreshold: 2, UnhealthyThreshold: 2}
+		if svc.Spec.HealthCheckNodePort > 0 {
+			def.Port = strconv.Itoa(int(svc.Spec.HealthCheckNodePort))
+		}
+	}
+	hc := HealthCheck{
+		Protocol: r.oneOf(AnnotationNLBHealthCheckProtocol, def.Protocol, true, ProtocolTCP, ProtocolHTTP, ProtocolHTTPS),
+		Port:     healthCheckPort(r, AnnotationNLBHealthCheckPort, svc, tt, def.Port),
+	}
+	hc.IntervalSeconds, _ = r.seconds(AnnotationNLBHealthCheckInterval, 5, 300, def.IntervalSeconds)
+	hc.TimeoutSeconds, _ = r.seconds(AnnotationNLBHealthCheckTimeout, 2, 120, def.TimeoutSeconds)
+	hc.HealthyThreshold = r.count(AnnotationNLBHealthyThreshold, def.HealthyThreshold)
+	hc.UnhealthyThreshold = r.count(AnnotationNLBUnhealthyThreshold, def.UnhealthyThreshold)
+	// Path and success codes mean nothing to a TCP check; the controller does
+	// not read them then, so neither do we.
+	if hc.Protocol != ProtocolTCP {
+		hc.Path = r.path(AnnotationNLBHealthCheckPath, def.Path)
+		hc.SuccessCodes = r.successCodes(AnnotationNLBSuccessCodes, "200-399", 200, 599)
+	}
+	return hc
+}
+
+// healthCheckPort reads a health-check port annotation: traffic-port, a port
+// number, or (as the AWS Load Balancer Controller allows) the name of a port
+// of the Service, which becomes its nodePort for instance targets and its
+// numeric targetPort for ip targets.
+func healthCheckPort(r annotationReader, key string, svc *corev1.Service, tt TargetType, def string) string {
+	raw, obj, ok := r.get(key)
+	if !ok {
+		return def
+	}
+	if raw == TrafficPort {
+		return TrafficPort
+	}
+	if n, err := strconv.Atoi(raw); err == nil {
+		if n < 1 || n > 65535 {
+			r.refuse(obj, key, raw, "Expected traffic-port or a port number from 1 to 65535.")
+			return def
+		}
+		return strconv.Itoa(n)
+	}
+	sp := servicePortByName(svc, raw)
+	if sp == nil {
+		r.refuse(obj, key, raw, fmt.Sprintf(
+			"Expected traffic-port, a port number from 1 to 65535, or the name of a port of Service %s.",
+			svcKey(svc)))
+		return def
+	}
+	if tt == TargetInstance {
+		if sp.NodePort == 0 {
+			r.refuse(obj, key, raw, fmt.Sprintf(
+				"Expected the name of a port of Service %s that has a nodePort, as instance targets are checked on the node.", svcKey(svc)))
+			return def
+		}
+		return strconv.Itoa(int(sp.NodePort))
+	}
+	if sp.TargetPort.Type == intstr.String && sp.TargetPort.StrVal != "" {
+		r.refuse(obj, key, raw, fmt.Sprintf(
+			"Expected the name of a port of Service %s with a numeric targetPort, the only kind the AWS Load Balancer Controller resolves for ip targets.", svcKey(svc)))
+		return def
+	}
+	return strconv.Itoa(int(targetPortNumber(sp)))
+}
+
+func servicePortByName(svc *corev1.Service, name string) *corev1.ServicePort {
+	for i := range svc.Spec.Ports {
+		if svc.Spec.Ports[i].Name == name {
+			return &svc.Spec.Ports[i]
+		}
+	}
+	return nil
+}
+
+// targetPortNumber is the numeric targetPort; unset means the same as port,
+// as the API server defaults it.
+func targetPortNumber(sp *corev1.ServicePort) int32 {
+	if sp.TargetPort.Type == intstr.Int && sp.TargetPort.IntVal != 0 {
+		return sp.TargetPort.IntVal
+	}
+	return sp.Port
+}
+
+// resolveTargetPort finds the regular container (not an init container or a
+// native sidecar, which are not what the Service is for) and container port
+// that serve the Service port's targetPort.
+func resolveTargetPort(d *appsv1.Deployment, sp *corev1.ServicePort) (container string, port int32, ok bool) {
+	containers := d.Spec.Template.Spec.Containers
+	if sp.TargetPort.Type == intstr.String && sp.TargetPort.StrVal != "" {
+		// By name, with the Service port's protocol, as the endpoints controller matches it.
+		for _, c := range containers {
+			for _, cp := range c.Ports {
+				if cp.Name == sp.TargetPort.StrVal && protocolOf(cp.Protocol) == protocolOf(sp.Protocol) {
+					return c.Name, cp.ContainerPort, true
+				}
+			}
+		}
+		return "", 0, false
+	}
+	n := targetPortNumber(sp)
+	for _, c := range containers {
+		for _, cp := range c.Ports {
+			if cp.ContainerPort == n {
+				return c.Name, n, true
+			}
+		}
+	}
+	// Declaring ports is optional: a lone container is the one listening.
+	if len(containers) == 1 {
+		return containers[0].Name, n, true
+	}
+	return "", 0, false
+}
+
+func protocolOf(p corev1.Protocol) corev1.Protocol {
+	if p == "" {
+		return corev1.ProtocolTCP
+	}
+	return p
+}
+
+func targetPortText(sp *corev1.ServicePort) string {
+	if sp.TargetPort.Type == intstr.String && sp.TargetPort.StrVal != "" {
+		return strconv.Quote(sp.TargetPort.StrVal)
+	}
+	return strconv.Itoa(int(targetPortNumber(sp)))
+}
+
+func key(namespace, name string) string {
+	if namespace == "" {
+		return name
+	}
+	return namespace + "/" + name
+}
+
+func svcKey(svc *corev1.Service) string { return key(svc.Namespace, svc.Name) }

@@ -1,0 +1,113 @@
+// Package discovery decides, from plain Kubernetes objects and without a client,
+// which AWS load balancers send traffic to a Deployment's pods and with what
+// target type, health check and deregistration delay.
+package discovery
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+)
+
+// LoadBalancer is the kind of AWS load balancer in front of a target group.
+type LoadBalancer string
+
+const (
+	ALB LoadBalancer = "ALB"
+	NLB LoadBalancer = "NLB"
+)
+
+// TargetType is how the target group registers pods: by pod IP or by node (instance).
+type TargetType string
+
+const (
+	TargetIP       TargetType = "ip"
+	TargetInstance TargetType = "instance"
+)
+
+// SourceKind is the kind of object that attaches a Service to a load balancer.
+type SourceKind string
+
+const (
+	SourceIngress            SourceKind = "Ingress"
+	SourceService            SourceKind = "Service"
+	SourceTargetGroupBinding SourceKind = "TargetGroupBinding"
+)
+
+// Health-check protocols, as the AWS Load Balancer Controller spells them.
+const (
+	ProtocolHTTP  = "HTTP"
+	ProtocolHTTPS = "HTTPS"
+	ProtocolTCP   = "TCP"
+	ProtocolGRPC  = "GRPC"
+)
+
+// TrafficPort is the health-check port value meaning "the port traffic is sent to".
+const TrafficPort = "traffic-port"
+
+// HealthCheck is the target group's health check after annotations and AWS defaults.
+type HealthCheck struct {
+	Protocol           string // HTTP, HTTPS, TCP or GRPC
+	Path               string // empty for TCP
+	Port               string // "traffic-port" or a port number
+	IntervalSeconds    int32
+	TimeoutSeconds     int32
+	HealthyThreshold   int32
+	UnhealthyThreshold int32
+	SuccessCodes       string // empty for TCP
+}
+
+// Attachment is one path from a load balancer to the Deployment's pods.
+type Attachment struct {
+	LoadBalancer LoadBalancer
+	SourceKind   SourceKind
+	SourceName   string // the Ingress, Service or TargetGroupBinding name
+	ServiceName  string
+	ServicePort  string // the Service port as the source names it: a number or a port name
+	TargetType   TargetType
+	HealthCheck  HealthCheck
+	// DeregistrationDelaySeconds is target-group attribute deregistration_delay.timeout_seconds (AWS default 300).
+	DeregistrationDelaySeconds int32
+	// Container and ContainerPort are the regular container and port that serve the
+	// Service's targetPort; empty and 0 when the targetPort cannot be resolved.
+	Container     string
+	ContainerPort int32
+}
+
+// Problem is a value the operator does not understand. It names the object, the
+// key and the value so that a person can find and fix it; the Deployment it
+// concerns must not be changed while it exists.
+type Problem struct {
+	Object  string // for example `Ingress shop/web`
+	Key     string // annotation or label key, or a field path
+	Value   string
+	Message string // why the value is refused, one sentence
+}
+
+// String renders the problem for conditions, Events and logs, naming the
+// object, the key and the value.
+func (p Problem) String() string {
+	return fmt.Sprintf("%s: %s=%q. %s", p.Object, p.Key, p.Value, p.Message)
+}
+
+// Inputs is everything in the Deployment's namespace (and the cluster's
+// IngressClasses) that discovery looks at. Slices may hold unrelated objects.
+type Inputs struct {
+	Deployment     *appsv1.Deployment
+	Services       []corev1.Service
+	Ingresses      []networkingv1.Ingress
+	IngressClasses []networkingv1.IngressClass
+}
+
+// Result is what discovery found for one Deployment.
+type Result struct {
+	// Attachments in a stable order (source kind, source name, service, port).
+	Attachments []Attachment
+	// Problems make the Deployment's configuration invalid (reason InvalidConfiguration).
+	Problems []Problem
+	// Warnings are facts a person should know that do not stop the plan, for
+	// example a targetPort name that matches no container port.
+	Warnings []string
+}
