@@ -1,0 +1,253 @@
+package plan
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+)
+
+// ApplyConfiguration is the server-side apply request that carries the plan:
+// the Deployment's name and namespace, the grace period, and per container
+// (keyed by name, nothing else of it) the preStop hook it sets or raises and
+// the readiness probe it derives. Containers the plan leaves alone are not
+// listed, so the operator never co-owns them. spec.selector is not sent: it is
+// only required when creating, and the operator never creates Deployments.
+func ApplyConfiguration(d *appsv1.Deployment, p Plan) *appsv1ac.DeploymentApplyConfiguration {
+	podSpec := corev1ac.PodSpec().WithTerminationGracePeriodSeconds(int64(p.TerminationGracePeriodSeconds))
+	for i := range p.Containers {
+		cp := &p.Containers[i]
+		c := corev1ac.Container().WithName(cp.Name)
+		send := false
+		if hook := sentPreStop(cp); hook != nil {
+			c.WithLifecycle(corev1ac.Lifecycle().WithPreStop(handlerApply(hook)))
+			send = true
+		}
+		if probe := sentProbe(cp); probe != nil {
+			c.WithReadinessProbe(probeApply(probe))
+			send = true
+		}
+		if send {
+			podSpec.WithContainers(c)
+		}
+	}
+	return appsv1ac.Deployment(d.Name, d.Namespace).
+		WithSpec(appsv1ac.DeploymentSpec().
+			WithTemplate(corev1ac.PodTemplateSpec().
+				WithSpec(podSpec)))
+}
+
+// sentPreStop is the hook the apply sends for a container, or nil.
+func sentPreStop(cp *ContainerPlan) *corev1.LifecycleHandler {
+	if cp.PreStop == PreStopSet || cp.PreStop == PreStopRaise {
+		return cp.PreStopHook
+	}
+	return nil
+}
+
+// sentProbe is the readiness probe the apply sends for a container, or nil.
+func sentProbe(cp *ContainerPlan) *corev1.Probe {
+	if cp.ReadinessProbe == ProbeDerive {
+		return cp.Probe
+	}
+	return nil
+}
+
+// handlerApply converts the handler forms the plan produces (sleep, exec).
+func handlerApply(h *corev1.LifecycleHandler) *corev1ac.LifecycleHandlerApplyConfiguration {
+	ac := corev1ac.LifecycleHandler()
+	if h.Sleep != nil {
+		ac.WithSleep(corev1ac.SleepAction().WithSeconds(h.Sleep.Seconds))
+	}
+	if h.Exec != nil {
+		ac.WithExec(corev1ac.ExecAction().WithCommand(h.Exec.Command...))
+	}
+	return ac
+}
+
+// probeApply converts the probes the plan produces (httpGet, tcpSocket), with
+// every numeric field, since the plan sets them all.
+func probeApply(p *corev1.Probe) *corev1ac.ProbeApplyConfiguration {
+	ac := corev1ac.Probe().
+		WithTimeoutSeconds(p.TimeoutSeconds).
+		WithPeriodSeconds(p.PeriodSeconds).
+		WithSuccessThreshold(p.SuccessThreshold).
+		WithFailureThreshold(p.FailureThreshold)
+	if p.HTTPGet != nil {
+		ac.WithHTTPGet(corev1ac.HTTPGetAction().
+			WithPath(p.HTTPGet.Path).
+			WithPort(p.HTTPGet.Port).
+			WithScheme(p.HTTPGet.Scheme))
+	}
+	if p.TCPSocket != nil {
+		ac.WithTCPSocket(corev1ac.TCPSocketAction().WithPort(p.TCPSocket.Port))
+	}
+	return ac
+}
+
+// Changes lists what applying the plan would change in d, in a stable order
+// (grace period, then per container preStop and readiness probe). It compares
+// only the fields the apply sends, with the API server's defaults filled in,
+// plus a readiness probe the operator owns and no longer sends (leave, or the
+// container stopped serving), whose fields apply removes unless another
+// manager owns them too. An empty result means d already carries the plan: the
+// operator must not write.
+func Changes(d *appsv1.Deployment, p Plan) []Change {
+	if d == nil {
+		d = &appsv1.Deployment{}
+	}
+	var changes []Change
+	spec := &d.Spec.Template.Spec
+	current := apiDefaultGracePeriod
+	if spec.TerminationGracePeriodSeconds != nil {
+		current = clamp32(*spec.TerminationGracePeriodSeconds)
+	}
+	if current != p.TerminationGracePeriodSeconds {
+		changes = append(changes, Change{
+			Field:  "terminationGracePeriodSeconds",
+			Before: strconv.Itoa(int(current)),
+			After:  strconv.Itoa(int(p.TerminationGracePeriodSeconds)),
+		})
+	}
+
+	own := Owned(d)
+	for i := range p.Containers {
+		cp := &p.Containers[i]
+		var c *corev1.Container
+		if j := slices.IndexFunc(spec.Containers, func(c corev1.Container) bool { return c.Name == cp.Name }); j >= 0 {
+			c = &spec.Containers[j]
+		} else {
+			c = &corev1.Container{Name: cp.Name}
+		}
+		prefix := "containers[" + cp.Name + "]."
+
+		var hook *corev1.LifecycleHandler
+		if c.Lifecycle != nil {
+			hook = c.Lifecycle.PreStop
+		}
+		if want := sentPreStop(cp); want != nil && !handlerCarries(hook, want) {
+			changes = append(changes, Change{
+				Field:  prefix + "lifecycle.preStop",
+				Before: orNone(DescribeHandler(hook)),
+				After:  DescribeHandler(want),
+			})
+		}
+
+		have := c.ReadinessProbe
+		co := own.Containers[cp.Name]
+		switch want := sentProbe(cp); {
+		case want != nil && !probeCarries(have, want):
+			before, after := DescribeProbe(have), DescribeProbe(want)
+			if before == after {
+				before, after = describeProbeLong(have), describeProbeLong(want)
+			}
+			changes = append(changes, Change{Field: prefix + "readinessProbe", Before: before, After: after})
+		case want == nil && have != nil && co.ReadinessProbeSole:
+			// Apply removes the fields only the operator owns.
+			after := "none"
+			if co.ReadinessProbeOthers {
+				after = "only the fields other managers own"
+			}
+			changes = append(changes, Change{Field: prefix + "readinessProbe", Before: DescribeProbe(have), After: after})
+		}
+	}
+	return changes
+}
+
+// handlerCarries says whether the live hook already has the fields want sets.
+func handlerCarries(have, want *corev1.LifecycleHandler) bool {
+	if have == nil {
+		return false
+	}
+	if want.Sleep != nil && (have.Sleep == nil || have.Sleep.Seconds != want.Sleep.Seconds) {
+		return false
+	}
+	if want.Exec != nil && (have.Exec == nil || !slices.Equal(have.Exec.Command, want.Exec.Command)) {
+		return false
+	}
+	return true
+}
+
+// probeCarries says whether the live probe already has the fields want sets,
+// reading absent numbers and scheme as the API server defaults them. Fields
+// the plan does not send (initialDelaySeconds, headers) are someone else's.
+func probeCarries(have, want *corev1.Probe) bool {
+	if have == nil {
+		return false
+	}
+	if orDefault(have.TimeoutSeconds, apiDefaultProbeTimeout) != want.TimeoutSeconds ||
+		orDefault(have.PeriodSeconds, apiDefaultProbePeriod) != want.PeriodSeconds ||
+		orDefault(have.SuccessThreshold, apiDefaultProbeSuccess) != want.SuccessThreshold ||
+		orDefault(have.FailureThreshold, apiDefaultProbeFailure) != want.FailureThreshold {
+		return false
+	}
+	if w := want.HTTPGet; w != nil {
+		h := have.HTTPGet
+		if h == nil || h.Path != w.Path || h.Port != w.Port || schemeOrDefault(h.Scheme) != schemeOrDefault(w.Scheme) {
+			return false
+		}
+	}
+	if w := want.TCPSocket; w != nil && (have.TCPSocket == nil || have.TCPSocket.Port != w.Port) {
+		return false
+	}
+	return true
+}
+
+func schemeOrDefault(s corev1.URIScheme) corev1.URIScheme {
+	if s == "" {
+		return corev1.URISchemeHTTP
+	}
+	return s
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// CustomPreStops names the containers whose preStop hook is not a sleep and is
+// left as it is: the Deployment is then not fully protected (Warning
+// CustomPreStopHook).
+func (p Plan) CustomPreStops() []string {
+	var names []string
+	for _, c := range p.Containers {
+		if c.PreStop == PreStopCustom {
+			names = append(names, c.Name)
+		}
+	}
+	return names
+}
+
+// Describe is a one-line summary of the plan for status messages and Events,
+// for example "preStop sleep 40s, grace 70s (shutdown 30s), readinessProbe
+// derived for app".
+func Describe(p Plan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "preStop sleep %ds, grace %ds (shutdown %ds)", p.PreStopSeconds, p.TerminationGracePeriodSeconds, p.ShutdownSeconds)
+	group := func(label string, match func(ContainerPlan) bool) {
+		var names []string
+		for _, c := range p.Containers {
+			if match(c) {
+				names = append(names, c.Name)
+			}
+		}
+		if len(names) > 0 {
+			fmt.Fprintf(&b, ", %s %s", label, strings.Join(names, ","))
+		}
+	}
+	group("user's longer sleep kept for", func(c ContainerPlan) bool { return c.PreStop == PreStopKeep })
+	group("custom preStop kept for", func(c ContainerPlan) bool { return c.PreStop == PreStopCustom })
+	group("readinessProbe derived for", func(c ContainerPlan) bool { return c.ReadinessProbe == ProbeDerive })
+	group("user's readinessProbe kept for", func(c ContainerPlan) bool { return c.ReadinessProbe == ProbeKeep })
+	if p.NeedsReadinessGate {
+		b.WriteString(", needs readiness gate")
+	}
+	return b.String()
+}
