@@ -1,0 +1,128 @@
+// Package annotations parses gracefuldrain's namespace label and Deployment
+// annotations. A value it does not understand is never guessed at: it is
+// returned as a Problem naming the key and the value.
+package annotations
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+)
+
+// User-facing keys (DESIGN.md: a contract).
+const (
+	// ModeKey is the namespace opt-in label and the per-Deployment override annotation.
+	ModeKey = "gracefuldrain.io/mode"
+	// PreStopSecondsKey overrides the preStop sleep of a Deployment.
+	PreStopSecondsKey = "gracefuldrain.io/prestop-seconds"
+	// ShutdownSecondsKey overrides the app's shutdown time after the sleep.
+	ShutdownSecondsKey = "gracefuldrain.io/shutdown-seconds"
+	// ReadinessProbeKey is derive (default) or leave.
+	ReadinessProbeKey = "gracefuldrain.io/readiness-probe"
+	// ReadinessGateInjectLabel is the AWS Load Balancer Controller's namespace label.
+	ReadinessGateInjectLabel = "elbv2.k8s.aws/pod-readiness-gate-inject"
+	// ReadinessGateInjectEnabled is the value that turns injection on.
+	ReadinessGateInjectEnabled = "enabled"
+)
+
+// Mode is the effective mode for a Deployment.
+type Mode string
+
+const (
+	ModeEnforce Mode = "enforce"
+	ModeAudit   Mode = "audit"
+	ModeOff     Mode = "off"
+)
+
+// Bounds for the seconds overrides. An hour is far beyond any load balancer's
+// deregistration propagation; a larger value is almost certainly a typo.
+const (
+	MinPreStopSeconds  = 1
+	MaxPreStopSeconds  = 3600
+	MinShutdownSeconds = 0
+	MaxShutdownSeconds = 3600
+)
+
+// Settings is the parsed configuration of one Deployment.
+type Settings struct {
+	// Managed is false when the namespace has not opted in or the Deployment says mode: off.
+	Managed   bool
+	Mode      Mode
+	Overrides plan.Overrides
+	// Problems are invalid values; when non-empty nothing may be changed.
+	Problems []discovery.Problem
+}
+
+// Parse combines the namespace's labels with the Deployment's annotations.
+// namespaceRef and deploymentRef name the objects in Problems, e.g. "Namespace shop".
+// A namespace without the label is not managed, whatever the Deployment says:
+// opting in is the namespace owner's decision.
+func Parse(namespaceRef string, nsLabels map[string]string, deploymentRef string, annotations map[string]string) Settings {
+	nsValue, labelled := nsLabels[ModeKey]
+	if !labelled {
+		return Settings{Managed: false, Mode: ModeOff}
+	}
+	s := Settings{Managed: true}
+	switch Mode(nsValue) {
+	case ModeEnforce, ModeAudit:
+		s.Mode = Mode(nsValue)
+	default:
+		s.Problems = append(s.Problems, problem(namespaceRef, ModeKey, nsValue, "Expected enforce or audit."))
+		s.Mode = ModeAudit // never write while the namespace's intent is unknown
+	}
+
+	if v, ok := annotations[ModeKey]; ok {
+		switch Mode(v) {
+		case ModeEnforce, ModeAudit:
+			if len(s.Problems) == 0 {
+				s.Mode = Mode(v)
+			}
+		case ModeOff:
+			return Settings{Managed: false, Mode: ModeOff}
+		default:
+			s.Problems = append(s.Problems, problem(deploymentRef, ModeKey, v, "Expected enforce, audit or off."))
+		}
+	}
+	if v, ok := annotations[PreStopSecondsKey]; ok {
+		n, p := seconds(deploymentRef, PreStopSecondsKey, v, MinPreStopSeconds, MaxPreStopSeconds)
+		if p != nil {
+			s.Problems = append(s.Problems, *p)
+		} else {
+			s.Overrides.PreStopSeconds = &n
+		}
+	}
+	if v, ok := annotations[ShutdownSecondsKey]; ok {
+		n, p := seconds(deploymentRef, ShutdownSecondsKey, v, MinShutdownSeconds, MaxShutdownSeconds)
+		if p != nil {
+			s.Problems = append(s.Problems, *p)
+		} else {
+			s.Overrides.ShutdownSeconds = &n
+		}
+	}
+	if v, ok := annotations[ReadinessProbeKey]; ok {
+		switch v {
+		case "derive":
+		case "leave":
+			s.Overrides.LeaveReadinessProbes = true
+		default:
+			s.Problems = append(s.Problems, problem(deploymentRef, ReadinessProbeKey, v, "Expected derive or leave."))
+		}
+	}
+	return s
+}
+
+func seconds(ref, key, value string, lowest, highest int64) (int32, *discovery.Problem) {
+	n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 32)
+	if err != nil || n < lowest || n > highest || strings.TrimSpace(value) != value {
+		p := problem(ref, key, value, fmt.Sprintf("Expected a whole number of seconds from %d to %d.", lowest, highest))
+		return 0, &p
+	}
+	return int32(n), nil
+}
+
+func problem(ref, key, value, expected string) discovery.Problem {
+	return discovery.Problem{Object: ref, Key: key, Value: value, Message: expected}
+}

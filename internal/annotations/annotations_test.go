@@ -1,0 +1,93 @@
+package annotations
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+func TestParse(t *testing.T) {
+	enforce := map[string]string{ModeKey: "enforce"}
+	audit := map[string]string{ModeKey: "audit"}
+	i32 := func(v int32) *int32 { return &v }
+
+	tests := []struct {
+		name        string
+		nsLabels    map[string]string
+		annotations map[string]string
+		wantManaged bool
+		wantMode    Mode
+		wantPreStop *int32
+		wantShut    *int32
+		wantLeave   bool
+		wantProblem string // key of the single expected problem, "" for none
+	}{
+		{name: "namespace not labelled", nsLabels: nil, wantManaged: false, wantMode: ModeOff},
+		{name: "not labelled, deployment asks enforce", annotations: map[string]string{ModeKey: "enforce"}, wantManaged: false, wantMode: ModeOff},
+		{name: "enforce", nsLabels: enforce, wantManaged: true, wantMode: ModeEnforce},
+		{name: "audit", nsLabels: audit, wantManaged: true, wantMode: ModeAudit},
+		{name: "deployment audit in enforce namespace", nsLabels: enforce, annotations: map[string]string{ModeKey: "audit"}, wantManaged: true, wantMode: ModeAudit},
+		{name: "deployment enforce in audit namespace", nsLabels: audit, annotations: map[string]string{ModeKey: "enforce"}, wantManaged: true, wantMode: ModeEnforce},
+		{name: "deployment off", nsLabels: enforce, annotations: map[string]string{ModeKey: "off"}, wantManaged: false, wantMode: ModeOff},
+		{name: "unknown namespace mode", nsLabels: map[string]string{ModeKey: "on"}, wantManaged: true, wantMode: ModeAudit, wantProblem: ModeKey},
+		{name: "namespace mode with capital", nsLabels: map[string]string{ModeKey: "Enforce"}, wantManaged: true, wantMode: ModeAudit, wantProblem: ModeKey},
+		{name: "unknown deployment mode", nsLabels: enforce, annotations: map[string]string{ModeKey: "yes"}, wantManaged: true, wantMode: ModeEnforce, wantProblem: ModeKey},
+		{name: "empty deployment mode", nsLabels: enforce, annotations: map[string]string{ModeKey: ""}, wantManaged: true, wantMode: ModeEnforce, wantProblem: ModeKey},
+		{name: "prestop override", nsLabels: enforce, annotations: map[string]string{PreStopSecondsKey: "70"}, wantManaged: true, wantMode: ModeEnforce, wantPreStop: i32(70)},
+		{name: "shutdown override zero", nsLabels: enforce, annotations: map[string]string{ShutdownSecondsKey: "0"}, wantManaged: true, wantMode: ModeEnforce, wantShut: i32(0)},
+		{name: "prestop non-numeric", nsLabels: enforce, annotations: map[string]string{PreStopSecondsKey: "abc"}, wantManaged: true, wantMode: ModeEnforce, wantProblem: PreStopSecondsKey},
+		{name: "prestop negative", nsLabels: enforce, annotations: map[string]string{PreStopSecondsKey: "-5"}, wantManaged: true, wantMode: ModeEnforce, wantProblem: PreStopSecondsKey},
+		{name: "prestop zero", nsLabels: enforce, annotations: map[string]string{PreStopSecondsKey: "0"}, wantManaged: true, wantMode: ModeEnforce, wantProblem: PreStopSecondsKey},
+		{name: "prestop fractional", nsLabels: enforce, annotations: map[string]string{PreStopSecondsKey: "4.5"}, wantManaged: true, wantMode: ModeEnforce, wantProblem: PreStopSecondsKey},
+		{name: "prestop with unit", nsLabels: enforce, annotations: map[string]string{PreStopSecondsKey: "40s"}, wantManaged: true, wantMode: ModeEnforce, wantProblem: PreStopSecondsKey},
+		{name: "prestop beyond int32", nsLabels: enforce, annotations: map[string]string{PreStopSecondsKey: "99999999999"}, wantManaged: true, wantMode: ModeEnforce, wantProblem: PreStopSecondsKey},
+		{name: "prestop beyond an hour", nsLabels: enforce, annotations: map[string]string{PreStopSecondsKey: "3601"}, wantManaged: true, wantMode: ModeEnforce, wantProblem: PreStopSecondsKey},
+		{name: "prestop empty", nsLabels: enforce, annotations: map[string]string{PreStopSecondsKey: ""}, wantManaged: true, wantMode: ModeEnforce, wantProblem: PreStopSecondsKey},
+		{name: "prestop padded", nsLabels: enforce, annotations: map[string]string{PreStopSecondsKey: " 40"}, wantManaged: true, wantMode: ModeEnforce, wantProblem: PreStopSecondsKey},
+		{name: "shutdown negative", nsLabels: enforce, annotations: map[string]string{ShutdownSecondsKey: "-1"}, wantManaged: true, wantMode: ModeEnforce, wantProblem: ShutdownSecondsKey},
+		{name: "readiness leave", nsLabels: enforce, annotations: map[string]string{ReadinessProbeKey: "leave"}, wantManaged: true, wantMode: ModeEnforce, wantLeave: true},
+		{name: "readiness derive", nsLabels: enforce, annotations: map[string]string{ReadinessProbeKey: "derive"}, wantManaged: true, wantMode: ModeEnforce},
+		{name: "readiness unknown", nsLabels: enforce, annotations: map[string]string{ReadinessProbeKey: "off"}, wantManaged: true, wantMode: ModeEnforce, wantProblem: ReadinessProbeKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Parse("Namespace shop", tt.nsLabels, "Deployment shop/web", tt.annotations)
+			if got.Managed != tt.wantManaged || got.Mode != tt.wantMode {
+				t.Fatalf("managed=%v mode=%q, want managed=%v mode=%q", got.Managed, got.Mode, tt.wantManaged, tt.wantMode)
+			}
+			if !equalPtr(got.Overrides.PreStopSeconds, tt.wantPreStop) || !equalPtr(got.Overrides.ShutdownSeconds, tt.wantShut) {
+				t.Fatalf("overrides prestop=%v shutdown=%v", got.Overrides.PreStopSeconds, got.Overrides.ShutdownSeconds)
+			}
+			if got.Overrides.LeaveReadinessProbes != tt.wantLeave {
+				t.Fatalf("leave=%v, want %v", got.Overrides.LeaveReadinessProbes, tt.wantLeave)
+			}
+			if tt.wantProblem == "" {
+				if len(got.Problems) != 0 {
+					t.Fatalf("unexpected problems %+v", got.Problems)
+				}
+				return
+			}
+			if len(got.Problems) != 1 || got.Problems[0].Key != tt.wantProblem {
+				t.Fatalf("problems %+v, want one for %s", got.Problems, tt.wantProblem)
+			}
+			p := got.Problems[0]
+			value := tt.annotations[tt.wantProblem]
+			if tt.nsLabels[ModeKey] != "enforce" && tt.nsLabels[ModeKey] != "audit" {
+				value = tt.nsLabels[ModeKey]
+			}
+			if p.Value != value {
+				t.Fatalf("problem value %q, want %q", p.Value, value)
+			}
+			if text := p.String(); !strings.Contains(text, tt.wantProblem) || !strings.Contains(text, p.Object) || !strings.Contains(text, fmt.Sprintf("%q", value)) {
+				t.Fatalf("%q must name the object, the key and the value", text)
+			}
+		})
+	}
+}
+
+func equalPtr(a, b *int32) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}

@@ -1,0 +1,185 @@
+package report
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
+	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+)
+
+func rolledOut(gen int64, replicas int32) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", Generation: gen},
+		Spec:       appsv1.DeploymentSpec{Replicas: ptr.To(replicas)},
+		Status: appsv1.DeploymentStatus{ObservedGeneration: gen, Replicas: replicas, UpdatedReplicas: replicas,
+			ReadyReplicas: replicas, AvailableReplicas: replicas},
+	}
+}
+
+func pod(name string, gate bool) corev1.Pod {
+	p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
+	if gate {
+		p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: ReadinessGatePrefix + "k8s-shop-web-abc"}}
+	}
+	return p
+}
+
+func ipPlan() plan.Plan {
+	return plan.Plan{PreStopSeconds: 40, ShutdownSeconds: 30, TerminationGracePeriodSeconds: 70, NeedsReadinessGate: true,
+		SleepMethod: plan.SleepNative, Containers: []plan.ContainerPlan{{Name: "app", PreStop: plan.PreStopSet, ReadinessProbe: plan.ProbeDerive}}}
+}
+
+func protectedInput() Input {
+	return Input{
+		Mode:           annotations.ModeEnforce,
+		Attachments:    []discovery.Attachment{{LoadBalancer: discovery.ALB, TargetType: discovery.TargetIP, SourceKind: discovery.SourceIngress, SourceName: "web"}},
+		Plan:           ipPlan(),
+		Deployment:     rolledOut(2, 2),
+		Pods:           []corev1.Pod{pod("a", true), pod("b", true)},
+		GateLabelValue: "enabled",
+	}
+}
+
+func TestConditions(t *testing.T) {
+	pending := []plan.Change{{Field: "terminationGracePeriodSeconds", Before: "30", After: "70"}}
+	tests := []struct {
+		name        string
+		mutate      func(*Input)
+		wantReady   metav1.ConditionStatus
+		wantReason  string
+		wantMessage string
+		wantCond    map[string]string // condition type -> reason
+	}{
+		{name: "protected", mutate: func(*Input) {}, wantReady: metav1.ConditionTrue, wantReason: gdv1.ReasonProtected,
+			wantMessage: "readiness gates on all 2 pods",
+			wantCond:    map[string]string{gdv1.ConditionPlanApplied: gdv1.ReasonAlreadyCompliant, gdv1.ConditionReadinessGates: gdv1.ReasonGatesInjected}},
+		{name: "invalid configuration first", mutate: func(in *Input) {
+			in.Problems = []discovery.Problem{{Object: "Deployment shop/web", Key: "gracefuldrain.io/prestop-seconds", Value: "x", Message: "Expected a number."}}
+			in.Pending = pending
+		}, wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonInvalidConfiguration, wantMessage: `gracefuldrain.io/prestop-seconds="x"`},
+		{name: "apply failed", mutate: func(in *Input) { in.Pending = pending; in.ApplyError = errors.New("boom") },
+			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonApplyFailed, wantMessage: "boom"},
+		{name: "audit with changes pending", mutate: func(in *Input) { in.Mode = annotations.ModeAudit; in.Pending = pending },
+			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonAuditOnly, wantMessage: "terminationGracePeriodSeconds: 30 -> 70"},
+		{name: "audit already compliant is protected", mutate: func(in *Input) { in.Mode = annotations.ModeAudit },
+			wantReady: metav1.ConditionTrue, wantReason: gdv1.ReasonProtected},
+		{name: "just applied: rollout starts", mutate: func(in *Input) { in.Pending = pending; in.Applied = true },
+			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress,
+			wantCond: map[string]string{gdv1.ConditionPlanApplied: gdv1.ReasonApplied, gdv1.ConditionReadinessGates: gdv1.ReasonPending}},
+		{name: "generation not observed", mutate: func(in *Input) { in.Deployment.Generation = 3 },
+			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress, wantMessage: "observe generation 3"},
+		{name: "replicas not updated", mutate: func(in *Input) { in.Deployment.Status.UpdatedReplicas = 1 },
+			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress, wantMessage: "1 of 2 new replicas updated"},
+		{name: "old replicas terminating", mutate: func(in *Input) { in.Deployment.Status.Replicas = 3 },
+			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress, wantMessage: "1 old replicas pending termination"},
+		{name: "not available", mutate: func(in *Input) { in.Deployment.Status.AvailableReplicas = 0 },
+			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress, wantMessage: "0 of 2 updated replicas available"},
+		{name: "progress deadline exceeded", mutate: func(in *Input) {
+			in.Deployment.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentProgressing, Reason: "ProgressDeadlineExceeded", Message: "ReplicaSet web-1 has timed out progressing."}}
+		}, wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress, wantMessage: "stalled"},
+		{name: "pod without gate", mutate: func(in *Input) { in.Pods[1] = pod("b", false) },
+			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonPodsWithoutGate, wantMessage: "1 of 2 pods"},
+		{name: "terminating pod without gate ignored", mutate: func(in *Input) {
+			p := pod("old", false)
+			p.DeletionTimestamp = &metav1.Time{}
+			in.Pods = append(in.Pods, p)
+		}, wantReady: metav1.ConditionTrue, wantReason: gdv1.ReasonProtected},
+		{name: "gate label missing", mutate: func(in *Input) { in.GateLabelValue = "" },
+			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonGateLabelMissing},
+		{name: "gate label overridden", mutate: func(in *Input) { in.GateLabelValue = "disabled" },
+			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonGateLabelOverridden, wantMessage: `"disabled"`},
+		{name: "instance targets need no gate", mutate: func(in *Input) {
+			in.Plan.NeedsReadinessGate = false
+			in.GateLabelValue = ""
+			in.Pods = []corev1.Pod{pod("a", false)}
+		}, wantReady: metav1.ConditionTrue, wantReason: gdv1.ReasonProtected,
+			wantCond: map[string]string{gdv1.ConditionReadinessGates: gdv1.ReasonGatesNotNeeded}},
+		{name: "custom hook", mutate: func(in *Input) {
+			in.Plan.Containers[0].PreStop = plan.PreStopCustom
+			in.Plan.Containers[0].ExistingPreStop = "exec [/bin/drain]"
+		}, wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonCustomPreStopHook, wantMessage: "app (exec [/bin/drain])"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := protectedInput()
+			tt.mutate(&in)
+			st := Status(gdv1.GracefulDrainStatus{}, 1, in)
+			ready := meta.FindStatusCondition(st.Conditions, gdv1.ConditionReady)
+			if ready == nil || ready.Status != tt.wantReady || ready.Reason != tt.wantReason {
+				t.Fatalf("Ready = %+v, want %s/%s", ready, tt.wantReady, tt.wantReason)
+			}
+			if !strings.Contains(ready.Message, tt.wantMessage) {
+				t.Fatalf("Ready message %q lacks %q", ready.Message, tt.wantMessage)
+			}
+			for typ, reason := range tt.wantCond {
+				if c := meta.FindStatusCondition(st.Conditions, typ); c == nil || c.Reason != reason {
+					t.Fatalf("%s = %+v, want reason %s", typ, c, reason)
+				}
+			}
+			for _, c := range st.Conditions {
+				if c.ObservedGeneration != 1 || c.Message == "" {
+					t.Fatalf("condition %s lacks observedGeneration or message: %+v", c.Type, c)
+				}
+			}
+			if st.Conditions[0].Type != gdv1.ConditionReady || len(st.Conditions) != 5 {
+				t.Fatalf("conditions not in order: %+v", st.Conditions)
+			}
+		})
+	}
+}
+
+func TestStatusKeepsTransitionTimesAndAppliedReason(t *testing.T) {
+	in := protectedInput()
+	in.Pending = []plan.Change{{Field: "terminationGracePeriodSeconds", Before: "30", After: "70"}}
+	in.Applied = true
+	first := Status(gdv1.GracefulDrainStatus{}, 1, in)
+	for i := range first.Conditions {
+		first.Conditions[i].LastTransitionTime = metav1.Unix(1000, 0)
+	}
+	// Next reconcile: the Deployment carries the plan; nothing pending.
+	in.Pending, in.Applied = nil, false
+	second := Status(first, 1, in)
+	applied := meta.FindStatusCondition(second.Conditions, gdv1.ConditionPlanApplied)
+	if applied.Reason != gdv1.ReasonApplied || applied.LastTransitionTime != metav1.Unix(1000, 0) {
+		t.Fatalf("PlanApplied after apply = %+v, want Applied with the first transition time", applied)
+	}
+	if again := Status(second, 1, in); !equalConditions(again.Conditions, second.Conditions) {
+		t.Fatalf("status not stable across identical reconciles:\n%+v\n%+v", second.Conditions, again.Conditions)
+	}
+}
+
+func equalConditions(a, b []metav1.Condition) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestLoadBalancerSummary(t *testing.T) {
+	atts := []discovery.Attachment{
+		{LoadBalancer: discovery.NLB, TargetType: discovery.TargetInstance},
+		{LoadBalancer: discovery.ALB, TargetType: discovery.TargetIP},
+		{LoadBalancer: discovery.ALB, TargetType: discovery.TargetIP},
+	}
+	if got := LoadBalancerSummary(atts); got != "ALB/ip,NLB/instance" {
+		t.Fatalf("got %q", got)
+	}
+	if got := LoadBalancerSummary(nil); got != "" {
+		t.Fatalf("got %q", got)
+	}
+}

@@ -1,0 +1,78 @@
+// Package slim trims objects before they enter the informer cache, so the
+// operator holds only the fields it reads.
+package slim
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// KeepOwnManagedFields drops every managedFields entry except the given
+// manager's: those entries are often the largest part of an object, and the
+// operator only needs its own to know which fields it owns.
+func KeepOwnManagedFields(manager string) func(any) (any, error) {
+	return func(in any) (any, error) {
+		obj, err := meta.Accessor(in)
+		if err != nil {
+			return in, nil // not an object (e.g. a tombstone): pass through
+		}
+		fields := obj.GetManagedFields()
+		if len(fields) == 0 {
+			return in, nil
+		}
+		kept := make([]metav1.ManagedFieldsEntry, 0, 1)
+		for _, f := range fields {
+			if f.Manager == manager {
+				kept = append(kept, f)
+			}
+		}
+		if len(kept) == 0 {
+			kept = nil
+		}
+		obj.SetManagedFields(kept)
+		return in, nil
+	}
+}
+
+// Pod keeps what the operator reads of a pod: identity, labels and owners,
+// readiness gates, conditions and container restart counts. Everything else
+// (the whole container spec, volumes, env) is dropped, so watching pods costs
+// a small fraction of a full pod cache.
+func Pod(in any) (any, error) {
+	p, ok := in.(*corev1.Pod)
+	if !ok {
+		return in, nil
+	}
+	out := &corev1.Pod{
+		TypeMeta: p.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name:              p.Name,
+			Namespace:         p.Namespace,
+			UID:               p.UID,
+			ResourceVersion:   p.ResourceVersion,
+			Generation:        p.Generation,
+			CreationTimestamp: p.CreationTimestamp,
+			DeletionTimestamp: p.DeletionTimestamp,
+			Labels:            p.Labels,
+			OwnerReferences:   p.OwnerReferences,
+		},
+		Spec: corev1.PodSpec{ReadinessGates: p.Spec.ReadinessGates},
+		Status: corev1.PodStatus{
+			Phase:      p.Status.Phase,
+			Conditions: p.Status.Conditions,
+		},
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		out.Status.ContainerStatuses = append(out.Status.ContainerStatuses, corev1.ContainerStatus{
+			Name:         cs.Name,
+			Ready:        cs.Ready,
+			RestartCount: cs.RestartCount,
+			State:        cs.State,
+			LastTerminationState: corev1.ContainerState{
+				Terminated: cs.LastTerminationState.Terminated,
+			},
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,76 @@
+package slim
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestKeepOwnManagedFields(t *testing.T) {
+	tests := []struct {
+		name    string
+		entries []string
+		want    []string
+	}{
+		{name: "none", entries: nil, want: nil},
+		{name: "only others", entries: []string{"kubectl", "argocd"}, want: nil},
+		{name: "own kept", entries: []string{"kubectl", "gracefuldrain", "kube-controller-manager"}, want: []string{"gracefuldrain"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pod := &corev1.Pod{}
+			for _, m := range tt.entries {
+				pod.ManagedFields = append(pod.ManagedFields, metav1.ManagedFieldsEntry{Manager: m})
+			}
+			out, err := KeepOwnManagedFields("gracefuldrain")(pod)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := out.(*corev1.Pod).ManagedFields
+			if len(got) != len(tt.want) {
+				t.Fatalf("kept %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if got[i].Manager != tt.want[i] {
+					t.Fatalf("kept %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+	// Non-objects pass through untouched.
+	if out, err := KeepOwnManagedFields("x")("tombstone"); err != nil || out != "tombstone" {
+		t.Fatalf("non-object changed: %v %v", out, err)
+	}
+}
+
+func TestPodKeepsOnlyWhatIsRead(t *testing.T) {
+	now := metav1.Now()
+	in := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-1", Namespace: "shop", Labels: map[string]string{"app": "web"},
+			Annotations: map[string]string{"big": "x"}, DeletionTimestamp: &now,
+			OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-abc"}},
+			ManagedFields:   []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}},
+		Spec: corev1.PodSpec{
+			Containers:     []corev1.Container{{Name: "app", Image: "nginx", Env: []corev1.EnvVar{{Name: "A", Value: "B"}}}},
+			ReadinessGates: []corev1.PodReadinessGate{{ConditionType: "target-health.elbv2.k8s.aws/tg"}},
+		},
+		Status: corev1.PodStatus{
+			Phase:             corev1.PodRunning,
+			PodIP:             "10.0.0.1",
+			Conditions:        []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "app", RestartCount: 3, Image: "nginx", ImageID: "sha"}},
+		},
+	}
+	out, _ := Pod(in)
+	p := out.(*corev1.Pod)
+	if p.Name != "web-1" || p.Labels["app"] != "web" || p.DeletionTimestamp == nil || len(p.OwnerReferences) != 1 {
+		t.Fatalf("identity lost: %+v", p.ObjectMeta)
+	}
+	if len(p.Spec.ReadinessGates) != 1 || len(p.Status.Conditions) != 1 || p.Status.ContainerStatuses[0].RestartCount != 3 {
+		t.Fatalf("read fields lost: %+v", p)
+	}
+	if len(p.Spec.Containers) != 0 || p.Annotations != nil || p.ManagedFields != nil || p.Status.PodIP != "" || p.Status.ContainerStatuses[0].Image != "" {
+		t.Fatalf("unread fields kept: %+v", p)
+	}
+}
