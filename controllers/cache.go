@@ -1,0 +1,25 @@
+package controllers
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+	"github.com/gracefuldrain/gracefuldrain/internal/slim"
+)
+
+// CacheOptions keeps in memory only what the operator reads: other managers'
+// managedFields are dropped from every object (the operator needs only its
+// own entry, to know which fields it owns), and pods are cut down to labels,
+// owners, readiness gates and status.
+func CacheOptions() cache.Options {
+	return cache.Options{
+		DefaultTransform: slim.KeepOwnManagedFields(plan.FieldManager),
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}:        {Transform: slim.Pod},
+			&appsv1.Deployment{}: {Transform: slim.KeepOwnManagedFields(plan.FieldManager)},
+		},
+	}
+}

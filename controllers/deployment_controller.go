@@ -1,0 +1,294 @@
+// Package controllers holds the gracefuldrain reconciler, its watches and
+// field indexes. The reconciler is thin: it fetches objects, hands them to the
+// pure packages under internal/, applies what they decide and writes status once.
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
+	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+	"github.com/gracefuldrain/gracefuldrain/internal/report"
+)
+
+// Event reasons on Deployments (CamelCase, like condition reasons).
+const (
+	EventDrainSettingsApplied = "DrainSettingsApplied"
+	EventNamespaceLabelled    = "ReadinessGateLabelAdded"
+	EventInvalidConfiguration = gdv1.ReasonInvalidConfiguration
+	EventCustomPreStopHook    = gdv1.ReasonCustomPreStopHook
+	EventApplyFailed          = gdv1.ReasonApplyFailed
+	EventGateLabelOverridden  = gdv1.ReasonGateLabelOverridden
+)
+
+// DeploymentReconciler keeps one GracefulDrain per managed Deployment and, in
+// enforce mode, the Deployment's drain settings.
+type DeploymentReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+	Defaults plan.Defaults
+	// ForceAudit makes every namespace behave as audit: nothing but GracefulDrains is written.
+	ForceAudit bool
+	// ResyncPeriod, when non-zero, re-checks Ready Deployments at this interval.
+	ResyncPeriod time.Duration
+}
+
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=services;pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;ingressclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gracefuldrain.io,resources=gracefuldrains,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=gracefuldrain.io,resources=gracefuldrains/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile brings one Deployment's GracefulDrain (and, in enforce mode, its
+// drain settings) up to date.
+func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	logger := log.FromContext(ctx)
+
+	var deploy appsv1.Deployment
+	if err := r.Get(ctx, req.NamespacedName, &deploy); err != nil {
+		if apierrors.IsNotFound(err) {
+			forgetDeployment(req.NamespacedName)
+			return ctrl.Result{}, r.deleteGracefulDrain(ctx, req.NamespacedName) // the ownerReference GC does the same; this is faster
+		}
+		return ctrl.Result{}, err
+	}
+	if deploy.DeletionTimestamp != nil {
+		return ctrl.Result{}, nil
+	}
+	var ns corev1.Namespace
+	if err := r.Get(ctx, types.NamespacedName{Name: deploy.Namespace}, &ns); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+
+	settings := annotations.Parse("Namespace "+ns.Name, ns.Labels, "Deployment "+req.String(), deploy.Annotations)
+	if !settings.Managed {
+		return ctrl.Result{}, r.leaveManagement(ctx, &deploy, "not opted in")
+	}
+	found, err := r.discover(ctx, &deploy)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(found.Attachments) == 0 {
+		return ctrl.Result{}, r.leaveManagement(ctx, &deploy, "behind no AWS load balancer")
+	}
+	mode := settings.Mode
+	if r.ForceAudit {
+		mode = annotations.ModeAudit
+	}
+
+	drainPlan := plan.Compute(plan.Input{Deployment: &deploy, Attachments: found.Attachments, Defaults: r.Defaults, Overrides: settings.Overrides})
+	in := report.Input{
+		Mode:           mode,
+		Problems:       append(settings.Problems, found.Problems...),
+		Attachments:    found.Attachments,
+		Plan:           drainPlan,
+		Pending:        plan.Changes(&deploy, drainPlan),
+		Deployment:     &deploy,
+		GateLabelValue: ns.Labels[annotations.ReadinessGateInjectLabel],
+	}
+	for _, w := range found.Warnings {
+		logger.V(1).Info("discovery warning", "warning", w)
+	}
+
+	if mode == annotations.ModeEnforce && len(in.Problems) == 0 {
+		if in.ApplyError = r.enforce(ctx, &deploy, &ns, &in); in.ApplyError != nil {
+			logger.Error(in.ApplyError, "applying drain plan failed")
+		}
+	}
+	if in.Pods, err = r.pods(ctx, &deploy); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	gd, err := r.ensureGracefulDrain(ctx, &deploy)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	newStatus := report.Status(gd.Status, gd.Generation, in)
+	r.recordTransitions(ctx, &deploy, gd.Status, newStatus, in)
+	recordMetrics(req.NamespacedName, mode, newStatus, len(in.Problems) > 0)
+	if !equality.Semantic.DeepEqual(gd.Status, newStatus) {
+		patch := client.MergeFrom(gd.DeepCopy())
+		gd.Status = newStatus
+		if err := r.Status().Patch(ctx, gd, patch); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if in.ApplyError != nil {
+		return ctrl.Result{}, in.ApplyError // retried with backoff
+	}
+	return ctrl.Result{}, nil
+}
+
+// discover reads the Deployment's namespace from the cache and finds its attachments.
+func (r *DeploymentReconciler) discover(ctx context.Context, deploy *appsv1.Deployment) (discovery.Result, error) {
+	services, err := servicesSelecting(ctx, r.Client, deploy)
+	if err != nil {
+		return discovery.Result{}, err
+	}
+	in := discovery.Inputs{Deployment: deploy, Services: services}
+	if len(services) == 0 {
+		return discovery.Discover(in), nil
+	}
+	names := make([]string, 0, len(services))
+	for _, s := range services {
+		names = append(names, s.Name)
+	}
+	if in.Ingresses, err = ingressesForServices(ctx, r.Client, deploy.Namespace, names); err != nil {
+		return discovery.Result{}, err
+	}
+	if len(in.Ingresses) > 0 {
+		var classes networkingv1.IngressClassList
+		if err := r.List(ctx, &classes); err != nil {
+			return discovery.Result{}, err
+		}
+		in.IngressClasses = classes.Items
+	}
+	return discovery.Discover(in), nil
+}
+
+// enforce labels the namespace for readiness gates (first: gates are injected
+// only when a pod is created) and then applies the plan to the Deployment.
+func (r *DeploymentReconciler) enforce(ctx context.Context, deploy *appsv1.Deployment, ns *corev1.Namespace, in *report.Input) error {
+	logger := log.FromContext(ctx)
+	if in.Plan.NeedsReadinessGate {
+		if _, set := ns.Labels[annotations.ReadinessGateInjectLabel]; !set {
+			nsApply := corev1ac.Namespace(ns.Name).WithLabels(map[string]string{
+				annotations.ReadinessGateInjectLabel: annotations.ReadinessGateInjectEnabled,
+			})
+			if err := r.Apply(ctx, nsApply, client.FieldOwner(plan.FieldManager)); err != nil {
+				return fmt.Errorf("labelling namespace %s: %w", ns.Name, err)
+			}
+			appliesTotal.WithLabelValues("namespace").Inc()
+			in.GateLabelValue = annotations.ReadinessGateInjectEnabled
+			msg := fmt.Sprintf("Labelled namespace %s %s: none -> %s, so that new pods get the load balancer's readiness gate",
+				ns.Name, annotations.ReadinessGateInjectLabel, annotations.ReadinessGateInjectEnabled)
+			r.Recorder.Eventf(deploy, ns, corev1.EventTypeNormal, EventNamespaceLabelled, "LabelNamespace", msg)
+			logger.Info("labelled namespace for readiness gates", "namespace", ns.Name, "label", annotations.ReadinessGateInjectLabel)
+		}
+	}
+	if len(in.Pending) == 0 {
+		return nil
+	}
+	if err := r.Apply(ctx, plan.ApplyConfiguration(deploy, in.Plan), client.FieldOwner(plan.FieldManager), client.ForceOwnership); err != nil {
+		return fmt.Errorf("applying drain settings to Deployment %s/%s: %w", deploy.Namespace, deploy.Name, err)
+	}
+	appliesTotal.WithLabelValues("deployment").Inc()
+	in.Applied = true
+	changes := report.DescribeChanges(in.Pending)
+	r.Recorder.Eventf(deploy, nil, corev1.EventTypeNormal, EventDrainSettingsApplied, "ApplyDrainPlan", "Applied drain settings: %s", changes)
+	logger.Info("applied drain settings", "changes", changes)
+	return nil
+}
+
+// pods returns the (slim) pods selected by the Deployment, from the cache.
+func (r *DeploymentReconciler) pods(ctx context.Context, deploy *appsv1.Deployment) ([]corev1.Pod, error) {
+	if deploy.Spec.Selector == nil {
+		return nil, nil
+	}
+	sel, err := metav1.LabelSelectorAsSelector(deploy.Spec.Selector)
+	if err != nil || sel.Empty() {
+		return nil, nil //nolint:nilerr // an invalid selector selects no pods; the API server rejects it anyway
+	}
+	var pods corev1.PodList
+	if err := r.List(ctx, &pods, client.InNamespace(deploy.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+		return nil, err
+	}
+	return pods.Items, nil
+}
+
+// ensureGracefulDrain returns the Deployment's GracefulDrain, creating it (owned
+// by the Deployment, so that it is garbage-collected with it) when missing.
+func (r *DeploymentReconciler) ensureGracefulDrain(ctx context.Context, deploy *appsv1.Deployment) (*gdv1.GracefulDrain, error) {
+	gd := &gdv1.GracefulDrain{}
+	err := r.Get(ctx, client.ObjectKeyFromObject(deploy), gd)
+	if err == nil || !apierrors.IsNotFound(err) {
+		return gd, err
+	}
+	gd = &gdv1.GracefulDrain{ObjectMeta: metav1.ObjectMeta{Name: deploy.Name, Namespace: deploy.Namespace}}
+	if err := controllerutil.SetControllerReference(deploy, gd, r.Scheme()); err != nil {
+		return nil, err
+	}
+	if err := r.Create(ctx, gd); err != nil {
+		return nil, err
+	}
+	return gd, nil
+}
+
+// leaveManagement deletes the GracefulDrain of a Deployment that is no longer
+// managed; the Deployment keeps its settings (removing them would start a rollout).
+func (r *DeploymentReconciler) leaveManagement(ctx context.Context, deploy *appsv1.Deployment, why string) error {
+	key := client.ObjectKeyFromObject(deploy)
+	forgetDeployment(key)
+	var gd gdv1.GracefulDrain
+	if err := r.Get(ctx, key, &gd); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	log.FromContext(ctx).Info("Deployment left management; deleting its GracefulDrain and leaving its spec as it is", "why", why)
+	return client.IgnoreNotFound(r.Delete(ctx, &gd))
+}
+
+func (r *DeploymentReconciler) deleteGracefulDrain(ctx context.Context, key types.NamespacedName) error {
+	gd := &gdv1.GracefulDrain{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}}
+	return client.IgnoreNotFound(r.Delete(ctx, gd))
+}
+
+// recordTransitions emits Warning Events and log lines when a problem appears
+// or changes, not on every reconcile, so that a bad annotation is one Event.
+func (r *DeploymentReconciler) recordTransitions(ctx context.Context, deploy *appsv1.Deployment, old, cur gdv1.GracefulDrainStatus, in report.Input) {
+	logger := log.FromContext(ctx)
+	changed := func(condType, reason string) (*metav1.Condition, bool) {
+		c := findCondition(cur.Conditions, condType)
+		if c == nil || c.Reason != reason {
+			return nil, false
+		}
+		prev := findCondition(old.Conditions, condType)
+		return c, prev == nil || prev.Reason != c.Reason || prev.Message != c.Message
+	}
+	if c, ok := changed(gdv1.ConditionPlanApplied, gdv1.ReasonInvalidConfiguration); ok {
+		for _, p := range in.Problems {
+			logger.Info("invalid configuration, Deployment left unchanged", "object", p.Object, "key", p.Key, "value", p.Value, "problem", p.Message)
+		}
+		invalidConfigurationsTotal.Inc()
+		r.Recorder.Eventf(deploy, nil, corev1.EventTypeWarning, EventInvalidConfiguration, "Validate", "%s", c.Message)
+	}
+	if c, ok := changed(gdv1.ConditionHooksProtected, gdv1.ReasonCustomPreStopHook); ok {
+		logger.Info("custom preStop hook kept", "message", c.Message)
+		r.Recorder.Eventf(deploy, nil, corev1.EventTypeWarning, EventCustomPreStopHook, "Plan", "%s", c.Message)
+	}
+	if c, ok := changed(gdv1.ConditionReadinessGates, gdv1.ReasonGateLabelOverridden); ok {
+		logger.Info("readiness-gate label set to another value, left alone", "message", c.Message)
+		r.Recorder.Eventf(deploy, nil, corev1.EventTypeWarning, EventGateLabelOverridden, "Plan", "%s", c.Message)
+	}
+	if c, ok := changed(gdv1.ConditionPlanApplied, gdv1.ReasonApplyFailed); ok {
+		r.Recorder.Eventf(deploy, nil, corev1.EventTypeWarning, EventApplyFailed, "ApplyDrainPlan", "%s", c.Message)
+	}
+}
+
+func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
+	for i := range conds {
+		if conds[i].Type == t {
+			return &conds[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,175 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+)
+
+// The suite runs one real etcd + kube-apiserver (envtest) and one manager for
+// all tests; each test works in namespaces of its own.
+var (
+	testScheme = runtime.NewScheme()
+	k8s        client.Client // the tests' own client, not counted as the operator's
+	writes     = &writeLog{}
+	reconciles atomic.Int64
+)
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(testScheme))
+	utilruntime.Must(gdv1.AddToScheme(testScheme))
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		fmt.Fprintln(os.Stderr, "controllers tests need a real etcd and kube-apiserver: run `make test` (it builds and caches them) or set KUBEBUILDER_ASSETS")
+		os.Exit(1)
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true), zap.Level(zapLevel())))
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting envtest:", err)
+		os.Exit(1)
+	}
+	code := func() int {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if k8s, err = client.New(cfg, client.Options{Scheme: testScheme}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		done, err := startManager(ctx, cfg)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "starting manager:", err)
+			return 1
+		}
+		code := m.Run()
+		cancel()
+		<-done
+		return code
+	}()
+	if err := env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping envtest:", err)
+	}
+	os.Exit(code)
+}
+
+func zapLevel() zapcore.Level {
+	if os.Getenv("TEST_VERBOSE_LOGS") != "" {
+		return zapcore.DebugLevel
+	}
+	return zapcore.FatalLevel + 1 // quiet unless asked: the tests assert, the logs are for debugging
+}
+
+// startManager runs the operator as main.go does, but with every request it
+// sends recorded, so tests can count its writes.
+func startManager(ctx context.Context, cfg *rest.Config) (<-chan struct{}, error) {
+	opCfg := rest.CopyConfig(cfg)
+	opCfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &recordingTransport{next: rt, log: writes} })
+	mgr, err := ctrl.NewManager(opCfg, ctrl.Options{
+		Scheme:                 testScheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Cache:                  CacheOptions(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := SetupIndexes(ctx, mgr); err != nil {
+		return nil, err
+	}
+	r := &DeploymentReconciler{
+		Client:   mgr.GetClient(),
+		Recorder: mgr.GetEventRecorder("gracefuldrain"),
+		Defaults: plan.Defaults{ALBIPPreStopSeconds: 40, NLBIPPreStopSeconds: 90, InstancePreStopSeconds: 10, ShutdownSeconds: 30, SleepMethod: plan.SleepNative},
+	}
+	counted := &countingReconciler{DeploymentReconciler: r}
+	if err := r.setupWith(mgr, controller.Options{MaxConcurrentReconciles: 4}, counted); err != nil {
+		return nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	}()
+	return done, nil
+}
+
+// countingReconciler counts finished reconciles, so a test can wait until the
+// operator has seen a change before asserting that it wrote nothing.
+type countingReconciler struct{ *DeploymentReconciler }
+
+func (c *countingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	res, err := c.DeploymentReconciler.Reconcile(ctx, req)
+	reconciles.Add(1)
+	return res, err
+}
+
+// writeLog records the operator's mutating requests in order.
+type writeLog struct {
+	mu      sync.Mutex
+	entries []string // "PATCH /api/v1/namespaces/x"
+}
+
+func (w *writeLog) add(e string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.entries = append(w.entries, e)
+}
+
+// matching returns the recorded writes whose path contains every fragment.
+func (w *writeLog) matching(fragments ...string) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []string
+next:
+	for _, e := range w.entries {
+		for _, f := range fragments {
+			if !strings.Contains(e, f) {
+				continue next
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+type recordingTransport struct {
+	next http.RoundTripper
+	log  *writeLog
+}
+
+func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if req.Method != http.MethodGet && err == nil && resp.StatusCode < 300 {
+		t.log.add(req.Method + " " + req.URL.Path)
+	}
+	return resp, err
+}

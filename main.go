@@ -1,0 +1,203 @@
+// gracefuldrain's manager: finds Deployments behind AWS load balancers in
+// opted-in namespaces and applies the drain settings they need.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/discovery"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/controllers"
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+)
+
+var scheme = runtime.NewScheme()
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(gdv1.AddToScheme(scheme))
+}
+
+// options are the manager's flags; README.md lists them with their reasons.
+type options struct {
+	metricsAddr, probeAddr string
+	leaderElect            bool
+	leaderElectionNS       string
+	forceAudit             bool
+	sleepMethod            string
+	defaults               plan.Defaults
+	qps                    float64
+	burst                  int
+	concurrency            int
+	kubeconfig             string
+}
+
+func parseFlags(args []string) (options, *zap.Options, error) {
+	var o options
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; \"0\" turns it off.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica writes; on in config/default.")
+	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
+	fs.BoolVar(&o.forceAudit, "force-audit", false, "Report only: treat every opted-in namespace as mode audit and never write Deployments or Namespaces.")
+	fs.StringVar(&o.sleepMethod, "sleep-method", "auto", "How to express the preStop sleep: auto (native sleep on API server 1.30+, else exec), sleep, or exec.")
+	alb := fs.Int("alb-ip-prestop-seconds", 40, "preStop sleep for ip targets behind an ALB (AWS LB controller issues #1719, #2106).")
+	nlb := fs.Int("nlb-ip-prestop-seconds", 90, "preStop sleep for ip targets behind an NLB (AWS LB controller issues #2366, #3270).")
+	inst := fs.Int("instance-prestop-seconds", 10, "preStop sleep for instance targets (kube-proxy endpoint propagation).")
+	shutdown := fs.Int("shutdown-seconds", 30, "Time left to the app after the sleep; terminationGracePeriodSeconds >= preStop + this.")
+	fs.Float64Var(&o.qps, "kube-api-qps", 50, "Client queries per second to the API server.")
+	fs.IntVar(&o.burst, "kube-api-burst", 100, "Client burst to the API server.")
+	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 4, "Deployments reconciled in parallel.")
+	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path of a kubeconfig; default: in-cluster config, else $KUBECONFIG or ~/.kube/config.")
+	zapOpts := &zap.Options{Development: false}
+	zapOpts.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return o, nil, err
+	}
+	for name, v := range map[string]int{"alb-ip-prestop-seconds": *alb, "nlb-ip-prestop-seconds": *nlb, "instance-prestop-seconds": *inst} {
+		if v < 1 || v > 3600 {
+			return o, nil, fmt.Errorf("--%s=%d: must be from 1 to 3600", name, v)
+		}
+	}
+	if *shutdown < 0 || *shutdown > 3600 {
+		return o, nil, fmt.Errorf("--shutdown-seconds=%d: must be from 0 to 3600", *shutdown)
+	}
+	switch o.sleepMethod {
+	case "auto", "sleep", "exec":
+	default:
+		return o, nil, fmt.Errorf("--sleep-method=%q: must be auto, sleep or exec", o.sleepMethod)
+	}
+	o.defaults = plan.Defaults{
+		ALBIPPreStopSeconds: int32(*alb), NLBIPPreStopSeconds: int32(*nlb),
+		InstancePreStopSeconds: int32(*inst), ShutdownSeconds: int32(*shutdown),
+	}
+	return o, zapOpts, nil
+}
+
+func main() {
+	o, zapOpts, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(zapOpts)))
+	setupLog := ctrl.Log.WithName("setup")
+	cfg, err := restConfig(o.kubeconfig)
+	if err != nil {
+		setupLog.Error(err, "loading kubeconfig")
+		os.Exit(1)
+	}
+	if err := run(ctrl.SetupSignalHandler(), cfg, o); err != nil {
+		setupLog.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
+
+func restConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig != "" {
+		return clientcmd.BuildConfigFromFlags("", kubeconfig)
+	}
+	return ctrl.GetConfig()
+}
+
+func run(ctx context.Context, cfg *rest.Config, o options) error {
+	setupLog := ctrl.Log.WithName("setup")
+	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+
+	method, err := sleepMethod(cfg, o.sleepMethod)
+	if err != nil {
+		return err
+	}
+	o.defaults.SleepMethod = method
+	setupLog.Info("starting", "sleepMethod", method, "defaults", o.defaults, "forceAudit", o.forceAudit)
+
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:  o.probeAddr,
+		LeaderElection:          o.leaderElect,
+		LeaderElectionID:        "gracefuldrain.gracefuldrain.io",
+		LeaderElectionNamespace: o.leaderElectionNS,
+		// Stepping down at once lets a new replica take over without waiting a lease duration.
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         controllers.CacheOptions(),
+	})
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+	if err := controllers.SetupIndexes(ctx, mgr); err != nil {
+		return fmt.Errorf("setting up indexes: %w", err)
+	}
+	r := &controllers.DeploymentReconciler{
+		Client:     mgr.GetClient(),
+		Recorder:   mgr.GetEventRecorder("gracefuldrain"),
+		Defaults:   o.defaults,
+		ForceAudit: o.forceAudit,
+	}
+	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.concurrency}); err != nil {
+		return fmt.Errorf("setting up controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	return mgr.Start(ctx)
+}
+
+// sleepMethod picks the native sleep action when the API server supports it
+// (1.30+, where PodLifecycleSleepAction is on by default).
+func sleepMethod(cfg *rest.Config, flagValue string) (plan.SleepMethod, error) {
+	switch flagValue {
+	case "sleep":
+		return plan.SleepNative, nil
+	case "exec":
+		return plan.SleepExec, nil
+	}
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return "", err
+	}
+	var lastErr error
+	for attempt := 1; attempt <= 5; attempt++ {
+		v, err := dc.ServerVersion()
+		if err == nil {
+			return sleepMethodFor(v.Major, v.Minor), nil
+		}
+		lastErr = err
+		time.Sleep(time.Duration(attempt) * time.Second) // the API server may still be starting
+	}
+	return "", fmt.Errorf("reading the API server version to choose the sleep method: %w", lastErr)
+}
+
+// sleepMethodFor maps a server version ("1", "30+" as EKS reports it) to the sleep method.
+func sleepMethodFor(major, minor string) plan.SleepMethod {
+	ma, err1 := strconv.Atoi(strings.TrimSuffix(major, "+"))
+	mi, err2 := strconv.Atoi(strings.TrimSuffix(minor, "+"))
+	if err1 == nil && err2 == nil && (ma > 1 || (ma == 1 && mi >= 30)) {
+		return plan.SleepNative
+	}
+	return plan.SleepExec
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+)
+
+func TestSleepMethodFor(t *testing.T) {
+	tests := []struct {
+		major, minor string
+		want         plan.SleepMethod
+	}{
+		{"1", "30", plan.SleepNative},
+		{"1", "35", plan.SleepNative},
+		{"1", "31+", plan.SleepNative}, // EKS reports minor versions with a '+'
+		{"1", "29", plan.SleepExec},
+		{"1", "29+", plan.SleepExec},
+		{"2", "0", plan.SleepNative},
+		{"", "", plan.SleepExec}, // unknown: the form every version accepts
+		{"1", "x", plan.SleepExec},
+	}
+	for _, tt := range tests {
+		if got := sleepMethodFor(tt.major, tt.minor); got != tt.want {
+			t.Errorf("sleepMethodFor(%q, %q) = %s, want %s", tt.major, tt.minor, got, tt.want)
+		}
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	o, _, err := parseFlags(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.defaults.ALBIPPreStopSeconds != 40 || o.defaults.NLBIPPreStopSeconds != 90 || o.defaults.InstancePreStopSeconds != 10 || o.defaults.ShutdownSeconds != 30 {
+		t.Fatalf("defaults changed: %+v", o.defaults)
+	}
+	bad := [][]string{
+		{"--alb-ip-prestop-seconds=0"},
+		{"--nlb-ip-prestop-seconds=4000"},
+		{"--shutdown-seconds=-1"},
+		{"--sleep-method=nap"},
+	}
+	for _, args := range bad {
+		if _, _, err := parseFlags(args); err == nil {
+			t.Errorf("parseFlags(%v) accepted a bad value", args)
+		}
+	}
+	o, _, err = parseFlags([]string{"--alb-ip-prestop-seconds=70", "--force-audit", "--sleep-method=exec"})
+	if err != nil || o.defaults.ALBIPPreStopSeconds != 70 || !o.forceAudit || o.sleepMethod != "exec" {
+		t.Fatalf("flags not taken: %+v %v", o, err)
+	}
+}
