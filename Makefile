@@ -41,6 +41,22 @@ vet: ## Run go vet.
 test: manifests generate vet ## Unit tests and envtest integration tests on a real etcd + kube-apiserver.
 	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... $(GO_TEST_FLAGS)
 
+.PHONY: e2e
+e2e: build ## Rollouts under load through a simulated ALB, operator off and on (test/e2e). E2E_SHORT=1 for the CI version.
+	hack/e2e.sh
+
+.PHONY: bench
+bench: build ## Convergence, API requests and memory at N Deployments (default 1000) against the floors (test/bench).
+	hack/bench.sh
+
+.PHONY: test-faults
+test-faults: build ## Fault injection, bad input and fuzz seed corpora (test/faults), with the FAULTS summary line.
+	hack/test-faults.sh
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME each (default 30s).
+	hack/fuzz.sh
+
 .PHONY: k8s-binaries
 k8s-binaries: ## Build (once) etcd, kube-apiserver, kubectl and kube-controller-manager into the cache.
 	hack/k8s-binaries.sh all
