@@ -38,6 +38,10 @@ const (
 	AnnotationALBUnhealthyThreshold     = albPrefix + "unhealthy-threshold-count"
 	AnnotationALBSuccessCodes           = albPrefix + "success-codes"
 	AnnotationALBTargetGroupAttributes  = albPrefix + "target-group-attributes"
+
+	// AnnotationALBGroupName puts the Ingress in an IngressGroup: every
+	// Ingress of the group shares one ALB. Read from the Ingress only.
+	AnnotationALBGroupName = albPrefix + "group.name"
 )
 
 // NLB annotations and load balancer classes, read from the Service.
@@ -55,6 +59,10 @@ const (
 	AnnotationNLBUnhealthyThreshold    = nlbPrefix + "healthcheck-unhealthy-threshold"
 	AnnotationNLBSuccessCodes          = nlbPrefix + "healthcheck-success-codes"
 	AnnotationNLBTargetGroupAttributes = nlbPrefix + "target-group-attributes"
+	// AnnotationNLBTargetGroupAttributes + "." + a Service port number sets
+	// attributes of that port's target group only, on top of the global
+	// annotation (kubernetes-sigs/aws-load-balancer-controller#4338); see
+	// NLBPortTargetGroupAttributesKey.
 
 	// NLBTypeExternal and NLBTypeIP are the values of AnnotationNLBType that
 	// hand the Service to the AWS Load Balancer Controller (the in-tree
@@ -70,4 +78,16 @@ const (
 const (
 	AttributeDeregistrationDelay      = "deregistration_delay.timeout_seconds"
 	DefaultDeregistrationDelaySeconds = 300
+)
+
+// Labels the AWS Load Balancer Controller puts on the TargetGroupBindings it
+// makes for Ingresses (explicit IngressGroup: stack; otherwise
+// stack-namespace and stack-name) and for Services (stack-namespace and
+// stack-name). See pkg/deploy/tracking in the controller.
+const (
+	LabelIngressStack          = "ingress.k8s.aws/stack"
+	LabelIngressStackNamespace = "ingress.k8s.aws/stack-namespace"
+	LabelIngressStackName      = "ingress.k8s.aws/stack-name"
+	LabelServiceStackNamespace = "service.k8s.aws/stack-namespace"
+	LabelServiceStackName      = "service.k8s.aws/stack-name"
 )

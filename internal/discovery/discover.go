@@ -19,11 +19,9 @@ func Discover(in Inputs) Result {
 		return Result{}
 	}
 	x := newDiscoverer(in)
-	x.ingresses()   // rule 1: ALB Ingresses
-	x.nlbServices() // rule 2: NLB Services
-	// Rule 3 (TargetGroupBindings) goes here: for each binding whose
-	// spec.serviceRef.name is in x.selects, build an Attachment with
-	// SourceKind SourceTargetGroupBinding and pass it to x.attach.
+	x.ingresses()           // rule 1: ALB Ingresses
+	x.nlbServices()         // rule 2: NLB Services
+	x.targetGroupBindings() // rule 3: TargetGroupBindings
 	return x.result()
 }
 

@@ -189,6 +189,7 @@ func (x *discoverer) ingressBackend(ing *networkingv1.Ingress, svc *corev1.Servi
 		LoadBalancer:               ALB,
 		SourceKind:                 SourceIngress,
 		SourceName:                 ing.Name,
+		Group:                      x.ingressGroup(ing),
 		ServiceName:                svc.Name,
 		ServicePort:                portText,
 		TargetType:                 tt,
@@ -250,4 +251,45 @@ func albHealthCheck(r annotationReader, svc *corev1.Service, tt TargetType) Heal
 	}
 	hc.IntervalSeconds, hc.TimeoutSeconds = interval, timeout
 	return hc
+}
+
+// maxGroupNameLength is the AWS Load Balancer Controller's limit on
+// IngressGroup names.
+const maxGroupNameLength = 63
+
+// ingressGroup is the IngressGroup of ing from AnnotationALBGroupName, read
+// from the Ingress only (the controller does not read it from Services); ""
+// without the annotation (the Ingress has its own ALB) or, with a Problem,
+// when the controller refuses the name. (An IngressClassParams spec.group
+// would override the annotation; discovery does not read IngressClassParams.)
+func (x *discoverer) ingressGroup(ing *networkingv1.Ingress) string {
+	name, ok := ing.Annotations[AnnotationALBGroupName]
+	if !ok {
+		return ""
+	}
+	if !ValidIngressGroupName(name) {
+		x.problems = append(x.problems, Problem{
+			Object: "Ingress " + key(ing.Namespace, ing.Name), Key: AnnotationALBGroupName, Value: name,
+			Message: fmt.Sprintf("Expected an IngressGroup name of 1 to %d lower-case letters, digits, '-' or '.', starting and ending with a letter or digit.",
+				maxGroupNameLength),
+		})
+		return ""
+	}
+	return name
+}
+
+// ValidIngressGroupName reports whether the AWS Load Balancer Controller
+// accepts name as an IngressGroup name: 1 to 63 characters of lower-case
+// alphanumerics, '-' or '.', starting and ending with an alphanumeric.
+func ValidIngressGroupName(name string) bool {
+	if name == "" || len(name) > maxGroupNameLength {
+		return false
+	}
+	alnum := func(c byte) bool { return ('a' <= c && c <= 'z') || ('0' <= c && c <= '9') }
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !alnum(c) && c != '-' && c != '.' {
+			return false
+		}
+	}
+	return alnum(name[0]) && alnum(name[len(name)-1])
 }

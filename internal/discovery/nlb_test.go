@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -241,4 +242,109 @@ func TestNLBNotSelecting(t *testing.T) {
 	if len(r.Attachments) != 0 {
 		t.Errorf("want no attachment, got %+v", r.Attachments)
 	}
+}
+
+func TestNLBPerPortTargetGroupAttributes(t *testing.T) {
+	const (
+		global = AnnotationNLBTargetGroupAttributes
+		p443   = AnnotationNLBTargetGroupAttributes + ".443"
+		p80    = AnnotationNLBTargetGroupAttributes + ".80"
+	)
+	type problem struct{ key, value string }
+	tests := []struct {
+		name      string
+		kv        []string
+		d443, d80 int32
+		problems  []problem
+		warning   []string // fragments of the one expected warning
+	}{
+		{name: "nothing set: AWS default", d443: 300, d80: 300},
+		{name: "global only", kv: []string{global, "deregistration_delay.timeout_seconds=60"}, d443: 60, d80: 60},
+		{name: "per-port overrides global for its port only",
+			kv:   []string{global, "deregistration_delay.timeout_seconds=60", p443, "deregistration_delay.timeout_seconds=10"},
+			d443: 10, d80: 60},
+		{name: "per-port without global", kv: []string{p80, "deregistration_delay.timeout_seconds=0"}, d443: 300, d80: 0},
+		{name: "both ports", kv: []string{p443, "deregistration_delay.timeout_seconds=5", p80, "deregistration_delay.timeout_seconds=3600"},
+			d443: 5, d80: 3600},
+		{name: "per-port without the key inherits the global value",
+			kv:   []string{global, "deregistration_delay.timeout_seconds=60", p443, "proxy_protocol_v2.enabled=true"},
+			d443: 60, d80: 60},
+		{name: "an empty per-port value does not override",
+			kv:   []string{global, "deregistration_delay.timeout_seconds=60", p443, "deregistration_delay.timeout_seconds="},
+			d443: 60, d80: 60},
+		{name: "an empty per-port value over no global keeps the default",
+			kv: []string{p443, "deregistration_delay.timeout_seconds=, stickiness.enabled=true"}, d443: 300, d80: 300},
+		{name: "an empty per-port annotation changes nothing",
+			kv: []string{global, "deregistration_delay.timeout_seconds=60", p443, ""}, d443: 60, d80: 60},
+		{name: "items are trimmed",
+			kv: []string{p443, " stickiness.enabled=true ,  deregistration_delay.timeout_seconds = 15 "}, d443: 15, d80: 300},
+		{name: "garbage global, valid per-port",
+			kv:   []string{global, "deregistration_delay.timeout_seconds", p443, "deregistration_delay.timeout_seconds=10"},
+			d443: 10, d80: 300, problems: []problem{{global, "deregistration_delay.timeout_seconds"}}},
+		{name: "per-port garbage falls back to global",
+			kv:   []string{global, "deregistration_delay.timeout_seconds=60", p443, "nonsense"},
+			d443: 60, d80: 60, problems: []problem{{p443, "nonsense"}}},
+		{name: "per-port out of range",
+			kv:   []string{global, "deregistration_delay.timeout_seconds=60", p80, "deregistration_delay.timeout_seconds=3601"},
+			d443: 60, d80: 60, problems: []problem{{p80, "deregistration_delay.timeout_seconds=3601"}}},
+		{name: "per-port not a number",
+			kv:   []string{p80, "deregistration_delay.timeout_seconds=30s"},
+			d443: 300, d80: 300, problems: []problem{{p80, "deregistration_delay.timeout_seconds=30s"}}},
+		{name: "an empty global value is garbage (the AWS API refuses it)",
+			kv:   []string{global, "deregistration_delay.timeout_seconds=", p80, "deregistration_delay.timeout_seconds=20"},
+			d443: 300, d80: 20, problems: []problem{{global, "deregistration_delay.timeout_seconds="}}},
+		{name: "both garbage: two problems, each naming its key",
+			kv:   []string{global, "=60", p443, "deregistration_delay.timeout_seconds=-1"},
+			d443: 300, d80: 300, problems: []problem{{global, "=60"}, {p443, "deregistration_delay.timeout_seconds=-1"}}},
+		{name: "a port name is not read", kv: []string{AnnotationNLBTargetGroupAttributes + ".https", "deregistration_delay.timeout_seconds=10"},
+			d443: 300, d80: 300, warning: []string{"Service shop/edge", `no port "https"`, AnnotationNLBTargetGroupAttributes + ".https", "no effect"}},
+		{name: "a port the Service does not have", kv: []string{AnnotationNLBTargetGroupAttributes + ".8443", "garbage"},
+			d443: 300, d80: 300, warning: []string{`no port "8443"`}},
+		{name: "the targetPort is not the Service port", kv: []string{AnnotationNLBTargetGroupAttributes + ".8080", "deregistration_delay.timeout_seconds=10"},
+			d443: 300, d80: 300, warning: []string{`no port "8080"`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := nlbService("edge", map[string]string{"app": "web"}, append([]string{AnnotationNLBType, NLBTypeIP}, tc.kv...)...)
+			svc.Spec.Ports = append(svc.Spec.Ports, sport("http", 80, intstr.FromInt32(8080)))
+			r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
+			if len(r.Attachments) != 2 {
+				t.Fatalf("want one attachment per port, got %+v", r.Attachments)
+			}
+			got := map[string]int32{}
+			for _, a := range r.Attachments {
+				got[a.ServicePort] = a.DeregistrationDelaySeconds
+			}
+			equal(t, "delays", got, map[string]int32{"443": tc.d443, "80": tc.d80})
+			var gotProblems []problem
+			for _, p := range r.Problems {
+				gotProblems = append(gotProblems, problem{p.Key, p.Value})
+				if p.Object != "Service shop/edge" || !strings.HasSuffix(p.Message, ".") {
+					t.Errorf("problem %+v", p)
+				}
+			}
+			equal(t, "problems", gotProblems, tc.problems)
+			if tc.warning != nil {
+				equal(t, "warnings", len(r.Warnings), 1)
+				hasWarning(t, r, tc.warning...)
+			} else {
+				noWarnings(t, r)
+			}
+		})
+	}
+}
+
+func TestNLBPortTargetGroupAttributesKey(t *testing.T) {
+	equal(t, "key", NLBPortTargetGroupAttributesKey(443), "service.beta.kubernetes.io/aws-load-balancer-target-group-attributes.443")
+}
+
+func TestPerPortAttributesOnlyForNLB(t *testing.T) {
+	// The per-port form is an NLB Service annotation: an ALB backend Service ignores it.
+	svc := svcAnnotated(webService(), AnnotationNLBTargetGroupAttributes+".80", "deregistration_delay.timeout_seconds=5",
+		AnnotationNLBTargetGroupAttributes+".http", "x")
+	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc},
+		Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", 80))}})
+	noProblems(t, r)
+	noWarnings(t, r)
+	equal(t, "ALB delay", only(t, r).DeregistrationDelaySeconds, int32(300))
 }

@@ -104,26 +104,35 @@ func (r annotationReader) successCodes(key, def string, lo, hi int32) string {
 }
 
 // deregistrationDelay reads deregistration_delay.timeout_seconds from a
-// target-group-attributes annotation.
+// target-group-attributes annotation; without one it is the AWS default.
 func (r annotationReader) deregistrationDelay(key string) int32 {
+	return r.deregistrationDelayOver(key, DefaultDeregistrationDelaySeconds, false)
+}
+
+// deregistrationDelayOver reads deregistration_delay.timeout_seconds from
+// the target-group-attributes annotation key, over inherited: the value when
+// key is absent, does not set the attribute, or holds a value refused with a
+// Problem. With emptyInherits an empty value ("...timeout_seconds=") also
+// keeps inherited, as the per-port NLB annotation does.
+func (r annotationReader) deregistrationDelayOver(key string, inherited int32, emptyInherits bool) int32 {
 	raw, obj, ok := r.get(key)
 	if !ok {
-		return DefaultDeregistrationDelaySeconds
+		return inherited
 	}
 	attrs, ok := parseAttributes(raw)
 	if !ok {
 		r.refuse(obj, key, raw,
 			"Expected comma-separated key=value pairs, for example "+AttributeDeregistrationDelay+"=30.")
-		return DefaultDeregistrationDelaySeconds
+		return inherited
 	}
 	v, found := attrs[AttributeDeregistrationDelay]
-	if !found {
-		return DefaultDeregistrationDelaySeconds
+	if !found || (emptyInherits && v == "") {
+		return inherited
 	}
 	n, ok := parseInt32In(v, 0, 3600)
 	if !ok {
 		r.refuse(obj, key, raw, "Expected "+AttributeDeregistrationDelay+" to be a whole number of seconds from 0 to 3600.")
-		return DefaultDeregistrationDelaySeconds
+		return inherited
 	}
 	return n
 }

@@ -71,14 +71,15 @@ var allKeys = []string{
 	AnnotationNLBTargetType, AnnotationNLBHealthCheckProtocol, AnnotationNLBHealthCheckPort,
 	AnnotationNLBHealthCheckPath, AnnotationNLBHealthCheckInterval, AnnotationNLBHealthCheckTimeout,
 	AnnotationNLBHealthyThreshold, AnnotationNLBUnhealthyThreshold, AnnotationNLBSuccessCodes,
-	AnnotationNLBTargetGroupAttributes,
+	AnnotationNLBTargetGroupAttributes, NLBPortTargetGroupAttributesKey(443), AnnotationALBGroupName,
 }
 
 // FuzzDiscover sets every annotation to the same arbitrary value and checks
 // that Discover neither panics nor lets a value out of the AWS ranges.
 func FuzzDiscover(f *testing.F) {
 	for _, s := range []string{"", "0", "-1", "10", "1.5", "99999999999", "ip", "instance", "HTTP", "tcp",
-		"GRPC", "/", "traffic-port", "http", "=", ",", "a=b", "deregistration_delay.timeout_seconds=5", "\x00", "ø"} {
+		"GRPC", "/", "traffic-port", "http", "=", ",", "a=b", "deregistration_delay.timeout_seconds=5", "\x00", "ø",
+		"deregistration_delay.timeout_seconds=", "shop-1.internal", "Shop", "-shop", "lambda", "443"} {
 		f.Add(s, s)
 	}
 	f.Fuzz(func(t *testing.T, value, portName string) {
@@ -91,16 +92,25 @@ func FuzzDiscover(f *testing.F) {
 		svc.Spec.Ports[0].TargetPort = intstr.Parse(portName)
 		ing := ingAnnotated(albIngress("web", backend("web", 443), namedBackend("web", portName)), kv...)
 		dep := deployment("web", webLabels, ctr("app", cport(portName, 8080)), ctr("side"))
-		r := Discover(Inputs{Deployment: dep, Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing}})
-		if len(r.Attachments) < 2 {
-			t.Fatalf("want the ALB and NLB attachments whatever the annotations say, got %+v", r.Attachments)
+		tgbs := []TargetGroupBinding{
+			{Namespace: ns, Name: "web", ServiceName: "web", ServicePort: intstr.FromInt32(443), TargetType: TargetType(value)},
+			{Namespace: ns, Name: "by-name", ServiceName: "web", ServicePort: intstr.FromString(portName)},
+		}
+		r := Discover(Inputs{Deployment: dep, Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing},
+			TargetGroupBindings: tgbs})
+		kinds := map[LoadBalancer]bool{}
+		for _, a := range r.Attachments {
+			kinds[a.LoadBalancer] = true
+		}
+		if !kinds[ALB] || !kinds[NLB] || !kinds[TargetGroup] {
+			t.Fatalf("want the ALB, NLB and TargetGroup attachments whatever the annotations say, got %+v", r.Attachments)
 		}
 		for _, a := range r.Attachments {
 			checkAttachment(t, a)
 		}
 		for _, p := range r.Problems {
 			if p.Value != value || p.Key == "" || p.Message == "" ||
-				(p.Object != "Service shop/web" && p.Object != "Ingress shop/web") {
+				(p.Object != "Service shop/web" && p.Object != "Ingress shop/web" && p.Object != "TargetGroupBinding shop/web") {
 				t.Fatalf("bad problem %+v", p)
 			}
 		}
@@ -111,6 +121,15 @@ func checkAttachment(t *testing.T, a Attachment) {
 	t.Helper()
 	hc := a.HealthCheck
 	in := func(v, lo, hi int32) bool { return v >= lo && v <= hi }
+	if a.LoadBalancer == TargetGroup {
+		// Through a TargetGroupBinding: health check unknown but TCP, delay assumed.
+		if a.SourceKind != SourceTargetGroupBinding || hc != TargetGroupBindingHealthCheck ||
+			a.DeregistrationDelaySeconds != DefaultDeregistrationDelaySeconds ||
+			(a.TargetType != TargetIP && a.TargetType != TargetInstance) {
+			t.Fatalf("TargetGroup attachment: %+v", a)
+		}
+		return
+	}
 	switch {
 	case a.TargetType != TargetIP && a.TargetType != TargetInstance,
 		!strings.Contains(" HTTP HTTPS TCP GRPC ", " "+hc.Protocol+" "),
@@ -182,5 +201,31 @@ func BenchmarkDiscover(b *testing.B) {
 		if r := Discover(in); len(r.Attachments) == 0 {
 			b.Fatal("nothing discovered")
 		}
+	}
+}
+
+// BenchmarkDiscoverWithTargetGroupBindings is BenchmarkDiscover's namespace
+// plus one TargetGroupBinding per Service (every tenth one made by the AWS
+// Load Balancer Controller for an NLB Service).
+func BenchmarkDiscoverWithTargetGroupBindings(b *testing.B) {
+	in := benchInputs(1000)
+	for i, svc := range in.Services {
+		tgb := TargetGroupBinding{Namespace: ns, Name: fmt.Sprintf("tgb-%04d", i), ServiceName: svc.Name,
+			ServicePort: intstr.FromString("http"), TargetType: TargetIP}
+		if i%10 == 0 {
+			tgb.Labels = map[string]string{LabelServiceStackNamespace: ns, LabelServiceStackName: svc.Name}
+		}
+		in.TargetGroupBindings = append(in.TargetGroupBindings, tgb)
+	}
+	if r := Discover(in); len(r.Attachments) != 8 { // svc-0000 and svc-0500 are NLBs: their bindings are the controller's
+		b.Fatalf("want 8 attachments, got %d", len(r.Attachments))
+	}
+	in.TargetGroupBindings[1].ServiceName = "svc-0000"
+	if r := Discover(in); len(r.Attachments) != 9 {
+		b.Fatalf("want 9 attachments, got %d", len(r.Attachments))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Discover(in)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -74,8 +75,14 @@ func (x *discoverer) nlbServices() {
 		tt := nlbTargetType(r, svc)
 		hc := nlbHealthCheck(r, svc, tt)
 		delay := r.deregistrationDelay(AnnotationNLBTargetGroupAttributes)
+		perPort := x.checkPortAttributes(svc)
 		for i := range svc.Spec.Ports {
 			sp := &svc.Spec.Ports[i]
+			portDelay := delay
+			if perPort {
+				// Per-port attributes override the global ones key by key.
+				portDelay = r.deregistrationDelayOver(NLBPortTargetGroupAttributesKey(sp.Port), delay, true)
+			}
 			x.attach(Attachment{
 				LoadBalancer:               NLB,
 				SourceKind:                 SourceService,
@@ -84,10 +91,45 @@ func (x *discoverer) nlbServices() {
 				ServicePort:                strconv.Itoa(int(sp.Port)),
 				TargetType:                 tt,
 				HealthCheck:                hc,
-				DeregistrationDelaySeconds: delay,
+				DeregistrationDelaySeconds: portDelay,
 			}, svc, sp)
 		}
 	}
+}
+
+// NLBPortTargetGroupAttributesKey is the annotation that sets target-group
+// attributes for one Service port of an NLB Service, for example
+// service.beta.kubernetes.io/aws-load-balancer-target-group-attributes.443.
+// Its attributes override those of AnnotationNLBTargetGroupAttributes one by
+// one; an attribute it does not set, or sets to an empty value, keeps the
+// global value (kubernetes-sigs/aws-load-balancer-controller#4338).
+func NLBPortTargetGroupAttributesKey(port int32) string {
+	return AnnotationNLBTargetGroupAttributes + "." + strconv.Itoa(int(port))
+}
+
+// checkPortAttributes reports whether svc has per-port
+// target-group-attributes annotations, and warns about those that name no
+// port of svc: the AWS Load Balancer Controller ignores them, so what they
+// say does not happen. The suffix must be a port number, not a port name.
+func (x *discoverer) checkPortAttributes(svc *corev1.Service) (found bool) {
+	prefix := AnnotationNLBTargetGroupAttributes + "."
+	for k := range svc.Annotations {
+		suffix, ok := strings.CutPrefix(k, prefix)
+		if !ok {
+			continue
+		}
+		found = true
+		used := false
+		for i := range svc.Spec.Ports {
+			used = used || suffix == strconv.Itoa(int(svc.Spec.Ports[i].Port))
+		}
+		if !used {
+			x.warnings = append(x.warnings, fmt.Sprintf(
+				"Service %s has no port %s for annotation %s: the AWS Load Balancer Controller reads the per-port form only with the number of a port of the Service, so it has no effect.",
+				svcKey(svc), strconv.Quote(suffix), k))
+		}
+	}
+	return found
 }
 
 func nlbTargetType(r annotationReader, svc *corev1.Service) TargetType {

@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // LoadBalancer is the kind of AWS load balancer in front of a target group.
@@ -17,6 +18,10 @@ type LoadBalancer string
 const (
 	ALB LoadBalancer = "ALB"
 	NLB LoadBalancer = "NLB"
+	// TargetGroup is a target group made outside Kubernetes and bound to a
+	// Service by a TargetGroupBinding: the kind of load balancer in front of
+	// it (ALB or NLB) and its health check are not visible to discovery.
+	TargetGroup LoadBalancer = "TargetGroup"
 )
 
 // TargetType is how the target group registers pods: by pod IP or by node (instance).
@@ -64,10 +69,13 @@ type Attachment struct {
 	LoadBalancer LoadBalancer
 	SourceKind   SourceKind
 	SourceName   string // the Ingress, Service or TargetGroupBinding name
-	ServiceName  string
-	ServicePort  string // the Service port as the source names it: a number or a port name
-	TargetType   TargetType
-	HealthCheck  HealthCheck
+	// Group is the IngressGroup (alb.ingress.kubernetes.io/group.name) whose
+	// shared ALB the source belongs to; empty when the Ingress has its own ALB.
+	Group       string
+	ServiceName string
+	ServicePort string // the Service port as the source names it: a number or a port name
+	TargetType  TargetType
+	HealthCheck HealthCheck
 	// DeregistrationDelaySeconds is target-group attribute deregistration_delay.timeout_seconds (AWS default 300).
 	DeregistrationDelaySeconds int32
 	// Container and ContainerPort are the regular container and port that serve the
@@ -92,6 +100,21 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s: %s=%q. %s", p.Object, p.Key, p.Value, p.Message)
 }
 
+// TargetGroupBinding is the part of an elbv2.k8s.aws/v1beta1 TargetGroupBinding
+// that discovery reads (the operator reads the CRD as unstructured data, so
+// it does not depend on the AWS Load Balancer Controller's Go types).
+type TargetGroupBinding struct {
+	Namespace   string
+	Name        string
+	ServiceName string             // spec.serviceRef.name
+	ServicePort intstr.IntOrString // spec.serviceRef.port
+	TargetType  TargetType         // spec.targetType; "" when unset
+	// Labels are metadata.labels. The AWS Load Balancer Controller labels the
+	// bindings it makes for its own Ingresses and Services (see
+	// MadeForIngressOrService); discovery leaves those to rules 1 and 2.
+	Labels map[string]string
+}
+
 // Inputs is everything in the Deployment's namespace (and the cluster's
 // IngressClasses) that discovery looks at. Slices may hold unrelated objects.
 type Inputs struct {
@@ -99,6 +122,8 @@ type Inputs struct {
 	Services       []corev1.Service
 	Ingresses      []networkingv1.Ingress
 	IngressClasses []networkingv1.IngressClass
+	// TargetGroupBindings is empty when the CRD is not installed.
+	TargetGroupBindings []TargetGroupBinding
 }
 
 // Result is what discovery found for one Deployment.
