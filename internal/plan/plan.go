@@ -117,10 +117,15 @@ func drainSeconds(a discovery.Attachment, d Defaults) int32 {
 	if a.TargetType != discovery.TargetIP {
 		return d.InstancePreStopSeconds
 	}
-	if a.LoadBalancer == discovery.NLB {
+	switch a.LoadBalancer {
+	case discovery.NLB:
 		return d.NLBIPPreStopSeconds
+	case discovery.ALB:
+		return d.ALBIPPreStopSeconds
 	}
-	return d.ALBIPPreStopSeconds
+	// A TargetGroupBinding's target group may sit behind either: take the
+	// longer drain, since a sleep too short is what drops requests.
+	return max(d.ALBIPPreStopSeconds, d.NLBIPPreStopSeconds)
 }
 
 // planPreStop fills the preStop part of cp and returns how long a kept user

@@ -1,0 +1,57 @@
+package plan
+
+import (
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestReverters(t *testing.T) {
+	at := func(sec int64) *metav1.Time { t := metav1.Unix(sec, 0); return &t }
+	entry := func(manager string, when *metav1.Time, fields string) metav1.ManagedFieldsEntry {
+		return metav1.ManagedFieldsEntry{Manager: manager, Operation: metav1.ManagedFieldsOperationApply, Time: when,
+			FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+	}
+	grace := `{"f:spec":{"f:template":{"f:spec":{"f:terminationGracePeriodSeconds":{}}}}}`
+	preStop := `{"f:spec":{"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"app\"}":{".":{},"f:name":{},"f:lifecycle":{"f:preStop":{"f:exec":{"f:command":{}}}}}}}}}}`
+	image := `{"f:spec":{"f:template":{"f:spec":{"f:containers":{"k:{\"name\":\"app\"}":{".":{},"f:name":{},"f:image":{}}}}}}}`
+
+	tests := []struct {
+		name    string
+		entries []metav1.ManagedFieldsEntry
+		changes []Change
+		want    []string
+	}{
+		{name: "grace reverted by flux", entries: []metav1.ManagedFieldsEntry{
+			entry(FieldManager, at(50), grace), entry("kubectl", at(10), image), entry("flux", at(40), grace),
+		}, changes: []Change{{Field: "terminationGracePeriodSeconds"}}, want: []string{"flux"}},
+		{name: "most recent first", entries: []metav1.ManagedFieldsEntry{
+			entry("old-script", at(10), grace), entry("argocd", at(90), grace),
+		}, changes: []Change{{Field: "terminationGracePeriodSeconds"}}, want: []string{"argocd", "old-script"}},
+		{name: "container preStop", entries: []metav1.ManagedFieldsEntry{
+			entry("helm", at(10), preStop), entry("kubectl", at(20), image),
+		}, changes: []Change{{Field: "containers[app].lifecycle.preStop"}}, want: []string{"helm"}},
+		{name: "other container not matched", entries: []metav1.ManagedFieldsEntry{entry("helm", at(10), preStop)},
+			changes: []Change{{Field: "containers[sidecar].lifecycle.preStop"}}, want: []string{}},
+		{name: "status subresource ignored", entries: []metav1.ManagedFieldsEntry{
+			{Manager: "kube-controller-manager", Subresource: "status", Time: at(99), FieldsV1: &metav1.FieldsV1{Raw: []byte(grace)}},
+		}, changes: []Change{{Field: "terminationGracePeriodSeconds"}}, want: []string{}},
+		{name: "garbage fields ignored", entries: []metav1.ManagedFieldsEntry{entry("x", at(1), "{not json")},
+			changes: []Change{{Field: "terminationGracePeriodSeconds"}}, want: []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{ManagedFields: tt.entries}}
+			got := Reverters(d, tt.changes)
+			if len(got) != len(tt.want) {
+				t.Fatalf("Reverters = %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("Reverters = %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+}
