@@ -27,6 +27,7 @@ import (
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/controllers"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+	"github.com/gracefuldrain/gracefuldrain/internal/reverts"
 )
 
 var scheme = runtime.NewScheme()
@@ -48,6 +49,7 @@ type options struct {
 	burst                  int
 	concurrency            int
 	kubeconfig             string
+	revertPolicy           reverts.Policy
 }
 
 func parseFlags(args []string) (options, *zap.Options, error) {
@@ -66,6 +68,8 @@ func parseFlags(args []string) (options, *zap.Options, error) {
 	fs.Float64Var(&o.qps, "kube-api-qps", 50, "Client queries per second to the API server.")
 	fs.IntVar(&o.burst, "kube-api-burst", 100, "Client burst to the API server.")
 	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 4, "Deployments reconciled in parallel.")
+	maxReapplies := fs.Int("max-reapplies", int(reverts.DefaultPolicy.MaxReapplies), "Re-applies answered, per --revert-window, when another field manager reverts the drain settings; then Conflict.")
+	fs.DurationVar(&o.revertPolicy.Window, "revert-window", reverts.DefaultPolicy.Window, "Reverts further apart start a new count; after this long without reverts a Conflict is retried.")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path of a kubeconfig; default: in-cluster config, else $KUBECONFIG or ~/.kube/config.")
 	zapOpts := &zap.Options{Development: false}
 	zapOpts.BindFlags(fs)
@@ -77,6 +81,10 @@ func parseFlags(args []string) (options, *zap.Options, error) {
 			return o, nil, fmt.Errorf("--%s=%d: must be from 1 to 3600", name, v)
 		}
 	}
+	if *maxReapplies < 0 || *maxReapplies > 100 || o.revertPolicy.Window <= 0 {
+		return o, nil, fmt.Errorf("--max-reapplies=%d --revert-window=%s: must be 0-100 and positive", *maxReapplies, o.revertPolicy.Window)
+	}
+	o.revertPolicy.MaxReapplies = int32(*maxReapplies)
 	if *shutdown < 0 || *shutdown > 3600 {
 		return o, nil, fmt.Errorf("--shutdown-seconds=%d: must be from 0 to 3600", *shutdown)
 	}
@@ -150,10 +158,12 @@ func run(ctx context.Context, cfg *rest.Config, o options) error {
 		return fmt.Errorf("setting up indexes: %w", err)
 	}
 	r := &controllers.DeploymentReconciler{
-		Client:     mgr.GetClient(),
-		Recorder:   mgr.GetEventRecorder("gracefuldrain"),
-		Defaults:   o.defaults,
-		ForceAudit: o.forceAudit,
+		Client:       mgr.GetClient(),
+		APIReader:    mgr.GetAPIReader(),
+		Recorder:     mgr.GetEventRecorder("gracefuldrain"),
+		Defaults:     o.defaults,
+		ForceAudit:   o.forceAudit,
+		RevertPolicy: o.revertPolicy,
 	}
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.concurrency}); err != nil {
 		return fmt.Errorf("setting up controller: %w", err)

@@ -3,9 +3,11 @@ package controllers
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/slim"
 )
@@ -20,6 +22,9 @@ func CacheOptions() cache.Options {
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}:        {Transform: slim.Pod},
 			&appsv1.Deployment{}: {Transform: slim.KeepOwnManagedFields(plan.FieldManager)},
+			// The namespace entries that own the readiness-gate label tell when it was set.
+			&corev1.Namespace{}: {Transform: slim.KeepManagedFieldsMentioning(plan.FieldManager, "f:"+annotations.ReadinessGateInjectLabel)},
+			crdMetadata():       {Field: fields.OneTermEqualSelector("metadata.name", TargetGroupBindingCRDName)},
 		},
 	}
 }

@@ -6,6 +6,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -27,6 +28,7 @@ import (
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/report"
+	"github.com/gracefuldrain/gracefuldrain/internal/reverts"
 )
 
 // Event reasons on Deployments (CamelCase, like condition reasons).
@@ -37,18 +39,30 @@ const (
 	EventCustomPreStopHook    = gdv1.ReasonCustomPreStopHook
 	EventApplyFailed          = gdv1.ReasonApplyFailed
 	EventGateLabelOverridden  = gdv1.ReasonGateLabelOverridden
+	EventConflict             = gdv1.ReasonConflict
+	EventNoReadyPods          = gdv1.ReasonNoReadyPods
+	EventLivenessRestarts     = gdv1.ReasonLivenessRestarts
+	EventNoGateInjector       = gdv1.ReasonNoGateInjector
 )
 
 // DeploymentReconciler keeps one GracefulDrain per managed Deployment and, in
 // enforce mode, the Deployment's drain settings.
 type DeploymentReconciler struct {
 	client.Client
-	Recorder events.EventRecorder
-	Defaults plan.Defaults
+	// APIReader reads around the cache; used only to name the field manager
+	// that reverted the operator's fields (the cache keeps no other managers).
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Defaults  plan.Defaults
 	// ForceAudit makes every namespace behave as audit: nothing but GracefulDrains is written.
 	ForceAudit bool
-	// ResyncPeriod, when non-zero, re-checks Ready Deployments at this interval.
-	ResyncPeriod time.Duration
+	// RevertPolicy bounds re-applies against another field manager.
+	RevertPolicy reverts.Policy
+	// Now is the clock (tests may replace it).
+	Now func() time.Time
+
+	// targetGroupBindings is set once the TargetGroupBinding CRD is watched.
+	targetGroupBindings atomic.Bool
 }
 
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
@@ -58,6 +72,8 @@ type DeploymentReconciler struct {
 // +kubebuilder:rbac:groups=gracefuldrain.io,resources=gracefuldrains,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=gracefuldrain.io,resources=gracefuldrains/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=elbv2.k8s.aws,resources=targetgroupbindings,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
 
 // Reconcile brings one Deployment's GracefulDrain (and, in enforce mode, its
 // drain settings) up to date.
@@ -95,6 +111,10 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if r.ForceAudit {
 		mode = annotations.ModeAudit
 	}
+	gd, exists, err := r.getGracefulDrain(ctx, &deploy)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 
 	drainPlan := plan.Compute(plan.Input{Deployment: &deploy, Attachments: found.Attachments, Defaults: r.Defaults, Overrides: settings.Overrides})
 	in := report.Input{
@@ -105,13 +125,22 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		Pending:        plan.Changes(&deploy, drainPlan),
 		Deployment:     &deploy,
 		GateLabelValue: ns.Labels[annotations.ReadinessGateInjectLabel],
+		GateLabelSince: report.LabelSince(&ns, annotations.ReadinessGateInjectLabel),
+		Reverts:        gd.Status.Reverts,
+		Now:            r.now(),
 	}
 	for _, w := range found.Warnings {
 		logger.V(1).Info("discovery warning", "warning", w)
 	}
 
+	var requeue time.Duration
 	if mode == annotations.ModeEnforce && len(in.Problems) == 0 {
-		if in.ApplyError = r.enforce(ctx, &deploy, &ns, &in); in.ApplyError != nil {
+		if err := r.trackReverts(ctx, &deploy, gd.Status, &in); err != nil {
+			return ctrl.Result{}, err
+		}
+		if in.Holding {
+			requeue = reverts.RetryAfter(in.Reverts, in.Now, r.RevertPolicy)
+		} else if in.ApplyError = r.enforce(ctx, &deploy, &ns, &in); in.ApplyError != nil {
 			logger.Error(in.ApplyError, "applying drain plan failed")
 		}
 	}
@@ -119,9 +148,10 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, err
 	}
 
-	gd, err := r.ensureGracefulDrain(ctx, &deploy)
-	if err != nil {
-		return ctrl.Result{}, err
+	if !exists {
+		if gd, err = r.createGracefulDrain(ctx, &deploy); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	newStatus := report.Status(gd.Status, gd.Generation, in)
 	r.recordTransitions(ctx, &deploy, gd.Status, newStatus, in)
@@ -136,7 +166,39 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if in.ApplyError != nil {
 		return ctrl.Result{}, in.ApplyError // retried with backoff
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+func (r *DeploymentReconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// trackReverts notices another field manager undoing the plan: the Deployment
+// carried it at the last reconcile (PlanApplied was True) and its spec has
+// changed since so that it no longer does. After a few such reverts the
+// operator holds back instead of answering each with a new rollout.
+func (r *DeploymentReconciler) trackReverts(ctx context.Context, deploy *appsv1.Deployment, old gdv1.GracefulDrainStatus, in *report.Input) error {
+	applied := findCondition(old.Conditions, gdv1.ConditionPlanApplied)
+	reverted := len(in.Pending) > 0 && applied != nil && applied.Status == metav1.ConditionTrue &&
+		old.DeploymentGeneration > 0 && old.DeploymentGeneration < deploy.Generation
+	var manager string
+	if reverted && r.APIReader != nil {
+		var live appsv1.Deployment
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(deploy), &live); err != nil {
+			return err
+		}
+		if names := plan.Reverters(&live, in.Pending); len(names) > 0 {
+			manager = names[0]
+		}
+		log.FromContext(ctx).Info("drain settings reverted by another field manager", "manager", manager, "changes", report.DescribeChanges(in.Pending))
+	}
+	in.Reverts, in.Holding = reverts.Track(old.Reverts, reverts.Observation{
+		Reverted: reverted, Manager: manager, RetryToken: deploy.Annotations[annotations.RetryKey], Now: in.Now,
+	}, r.RevertPolicy)
+	return nil
 }
 
 // discover reads the Deployment's namespace from the cache and finds its attachments.
@@ -148,6 +210,9 @@ func (r *DeploymentReconciler) discover(ctx context.Context, deploy *appsv1.Depl
 	in := discovery.Inputs{Deployment: deploy, Services: services}
 	if len(services) == 0 {
 		return discovery.Discover(in), nil
+	}
+	if in.TargetGroupBindings, err = r.listTargetGroupBindings(ctx, deploy.Namespace); err != nil {
+		return discovery.Result{}, err
 	}
 	names := make([]string, 0, len(services))
 	for _, s := range services {
@@ -216,15 +281,21 @@ func (r *DeploymentReconciler) pods(ctx context.Context, deploy *appsv1.Deployme
 	return pods.Items, nil
 }
 
-// ensureGracefulDrain returns the Deployment's GracefulDrain, creating it (owned
-// by the Deployment, so that it is garbage-collected with it) when missing.
-func (r *DeploymentReconciler) ensureGracefulDrain(ctx context.Context, deploy *appsv1.Deployment) (*gdv1.GracefulDrain, error) {
+// getGracefulDrain returns the Deployment's GracefulDrain from the cache, or
+// a new unsaved one when there is none yet.
+func (r *DeploymentReconciler) getGracefulDrain(ctx context.Context, deploy *appsv1.Deployment) (*gdv1.GracefulDrain, bool, error) {
 	gd := &gdv1.GracefulDrain{}
 	err := r.Get(ctx, client.ObjectKeyFromObject(deploy), gd)
-	if err == nil || !apierrors.IsNotFound(err) {
-		return gd, err
+	if apierrors.IsNotFound(err) {
+		return &gdv1.GracefulDrain{}, false, nil
 	}
-	gd = &gdv1.GracefulDrain{ObjectMeta: metav1.ObjectMeta{Name: deploy.Name, Namespace: deploy.Namespace}}
+	return gd, err == nil, err
+}
+
+// createGracefulDrain creates the Deployment's GracefulDrain, owned by the
+// Deployment so that it is garbage-collected with it.
+func (r *DeploymentReconciler) createGracefulDrain(ctx context.Context, deploy *appsv1.Deployment) (*gdv1.GracefulDrain, error) {
+	gd := &gdv1.GracefulDrain{ObjectMeta: metav1.ObjectMeta{Name: deploy.Name, Namespace: deploy.Namespace}}
 	if err := controllerutil.SetControllerReference(deploy, gd, r.Scheme()); err != nil {
 		return nil, err
 	}
@@ -281,6 +352,19 @@ func (r *DeploymentReconciler) recordTransitions(ctx context.Context, deploy *ap
 	}
 	if c, ok := changed(gdv1.ConditionPlanApplied, gdv1.ReasonApplyFailed); ok {
 		r.Recorder.Eventf(deploy, nil, corev1.EventTypeWarning, EventApplyFailed, "ApplyDrainPlan", "%s", c.Message)
+	}
+	if c, ok := changed(gdv1.ConditionConflict, gdv1.ReasonConflict); ok {
+		logger.Info("stopped re-applying drain settings: another field manager keeps reverting them", "message", c.Message)
+		r.Recorder.Eventf(deploy, nil, corev1.EventTypeWarning, EventConflict, "ApplyDrainPlan", "%s", c.Message)
+	}
+	if c, ok := changed(gdv1.ConditionReadinessGates, gdv1.ReasonNoGateInjector); ok {
+		r.Recorder.Eventf(deploy, nil, corev1.EventTypeWarning, EventNoGateInjector, "CheckReadinessGates", "%s", c.Message)
+	}
+	for _, reason := range []string{gdv1.ReasonNoReadyPods, gdv1.ReasonLivenessRestarts} {
+		if c, ok := changed(gdv1.ConditionServing, reason); ok {
+			logger.Info("Deployment behind a load balancer is not serving", "reason", reason, "message", c.Message)
+			r.Recorder.Eventf(deploy, nil, corev1.EventTypeWarning, reason, "CheckServing", "%s", c.Message)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"go.uber.org/zap/zapcore"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -39,6 +40,7 @@ var (
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(testScheme))
 	utilruntime.Must(gdv1.AddToScheme(testScheme))
+	utilruntime.Must(apiextensionsv1.AddToScheme(testScheme))
 }
 
 func TestMain(m *testing.M) {
@@ -104,9 +106,10 @@ func startManager(ctx context.Context, cfg *rest.Config) (<-chan struct{}, error
 		return nil, err
 	}
 	r := &DeploymentReconciler{
-		Client:   mgr.GetClient(),
-		Recorder: mgr.GetEventRecorder("gracefuldrain"),
-		Defaults: plan.Defaults{ALBIPPreStopSeconds: 40, NLBIPPreStopSeconds: 90, InstancePreStopSeconds: 10, ShutdownSeconds: 30, SleepMethod: plan.SleepNative},
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("gracefuldrain"),
+		Defaults:  plan.Defaults{ALBIPPreStopSeconds: 40, NLBIPPreStopSeconds: 90, InstancePreStopSeconds: 10, ShutdownSeconds: 30, SleepMethod: plan.SleepNative},
 	}
 	counted := &countingReconciler{DeploymentReconciler: r}
 	if err := r.setupWith(mgr, controller.Options{MaxConcurrentReconciles: 4}, counted); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/reverts"
 )
 
 // Field index names. Each turns a "which objects does this change affect"
@@ -67,7 +68,10 @@ func (r *DeploymentReconciler) SetupWithManager(mgr ctrl.Manager, opts controlle
 
 // setupWith lets tests wrap the reconciler (to count reconciles) while keeping the watches.
 func (r *DeploymentReconciler) setupWith(mgr ctrl.Manager, opts controller.Options, rec reconcile.Reconciler) error {
-	return ctrl.NewControllerManagedBy(mgr).
+	if r.RevertPolicy.Window == 0 {
+		r.RevertPolicy = reverts.DefaultPolicy
+	}
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		Named("gracefuldrain").
 		WithOptions(opts).
 		For(&appsv1.Deployment{}).
@@ -78,7 +82,11 @@ func (r *DeploymentReconciler) setupWith(mgr ctrl.Manager, opts controller.Optio
 		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.deploymentsOfIngress)).
 		Watches(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(r.deploymentsOfIngressClass)).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.deploymentOfPod)).
-		Complete(rec)
+		Build(rec)
+	if err != nil {
+		return err
+	}
+	return r.watchTargetGroupBindingsWhenInstalled(c, mgr.GetCache())
 }
 
 func requestsFor(deploys []appsv1.Deployment) []reconcile.Request {

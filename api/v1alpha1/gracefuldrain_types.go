@@ -31,26 +31,40 @@ const (
 	// ConditionHooksProtected is False when a container keeps a custom preStop
 	// hook the operator will not replace.
 	ConditionHooksProtected = "HooksProtected"
+	// ConditionServing is False when the load balancer has no ready pod to send
+	// requests to, or containers are being restarted by their liveness probe.
+	ConditionServing = "Serving"
+	// ConditionConflict is True when another field manager keeps reverting the
+	// operator's fields and the operator has stopped re-applying them.
+	ConditionConflict = "Conflict"
 )
 
 // Condition reasons (CamelCase, as metav1.Condition requires).
 const (
-	ReasonProtected            = "Protected"
-	ReasonApplied              = "Applied"
-	ReasonAlreadyCompliant     = "AlreadyCompliant"
-	ReasonAuditOnly            = "AuditOnly"
-	ReasonInvalidConfiguration = "InvalidConfiguration"
-	ReasonApplyFailed          = "ApplyFailed"
-	ReasonRolloutComplete      = "RolloutComplete"
-	ReasonRolloutInProgress    = "RolloutInProgress"
-	ReasonGatesInjected        = "GatesInjected"
-	ReasonGatesNotNeeded       = "GatesNotNeeded"
-	ReasonPodsWithoutGate      = "PodsWithoutGate"
-	ReasonGateLabelMissing     = "GateLabelMissing"
-	ReasonGateLabelOverridden  = "GateLabelOverridden"
-	ReasonNoHooks              = "NoCustomHooks"
-	ReasonCustomPreStopHook    = "CustomPreStopHook"
-	ReasonPending              = "Pending"
+	ReasonProtected              = "Protected"
+	ReasonApplied                = "Applied"
+	ReasonAlreadyCompliant       = "AlreadyCompliant"
+	ReasonAuditOnly              = "AuditOnly"
+	ReasonInvalidConfiguration   = "InvalidConfiguration"
+	ReasonApplyFailed            = "ApplyFailed"
+	ReasonRolloutComplete        = "RolloutComplete"
+	ReasonRolloutInProgress      = "RolloutInProgress"
+	ReasonGatesInjected          = "GatesInjected"
+	ReasonGatesNotNeeded         = "GatesNotNeeded"
+	ReasonPodsWithoutGate        = "PodsWithoutGate"
+	ReasonGateLabelMissing       = "GateLabelMissing"
+	ReasonGateLabelOverridden    = "GateLabelOverridden"
+	ReasonNoHooks                = "NoCustomHooks"
+	ReasonCustomPreStopHook      = "CustomPreStopHook"
+	ReasonPending                = "Pending"
+	ReasonPodsCreatedBeforeLabel = "PodsCreatedBeforeLabel"
+	ReasonNoGateInjector         = "NoGateInjector"
+	ReasonServing                = "Serving"
+	ReasonNoReadyPods            = "NoReadyPods"
+	ReasonLivenessRestarts       = "LivenessRestarts"
+	ReasonScaledToZero           = "ScaledToZero"
+	ReasonConflict               = "Conflict"
+	ReasonNoConflict             = "NoConflict"
 )
 
 // GracefulDrain reports, for the Deployment of the same name, which AWS load
@@ -113,6 +127,12 @@ type GracefulDrainStatus struct {
 	// +optional
 	Plan *DrainPlan `json:"plan,omitempty"`
 
+	// Reverts tracks another field manager undoing the operator's fields, so
+	// that the operator stops re-applying after a few reverts instead of
+	// fighting it into endless rollouts.
+	// +optional
+	Reverts *RevertStatus `json:"reverts,omitempty"`
+
 	// Conditions explain the state; Ready is the summary that
 	// `kubectl wait --for=condition=Ready` uses.
 	// +optional
@@ -123,12 +143,36 @@ type GracefulDrainStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 }
 
+// RevertStatus counts the times another field manager reverted the operator's fields.
+type RevertStatus struct {
+	// Count of reverts since FirstTime.
+	// +optional
+	Count int32 `json:"count,omitempty"`
+	// Manager is the field manager that reverted the fields last (from managedFields).
+	// +optional
+	Manager string `json:"manager,omitempty"`
+	// FirstTime is when the first revert of this series was seen.
+	// +optional
+	FirstTime *metav1.Time `json:"firstTime,omitempty"`
+	// LastTime is when the last revert was seen.
+	// +optional
+	LastTime *metav1.Time `json:"lastTime,omitempty"`
+	// RetryToken is the value of the gracefuldrain.io/retry annotation already
+	// acted on; setting the annotation to a new value makes the operator try again.
+	// +optional
+	RetryToken string `json:"retryToken,omitempty"`
+}
+
 // Attachment is one path from an AWS load balancer to the Deployment's pods.
 type Attachment struct {
-	// LoadBalancer is ALB or NLB.
+	// LoadBalancer is ALB, NLB, or TargetGroup (a TargetGroupBinding to a target
+	// group made outside Kubernetes, whose load balancer is not known).
 	LoadBalancer string `json:"loadBalancer"`
 	// Source is the object that attaches the Service to the load balancer.
 	Source ObjectReference `json:"source"`
+	// Group is the IngressGroup (alb.ingress.kubernetes.io/group.name) sharing the ALB.
+	// +optional
+	Group string `json:"group,omitempty"`
 	// Service is the Service whose endpoints are the targets.
 	Service string `json:"service"`
 	// ServicePort is the Service port, by number or name, as the source names it.

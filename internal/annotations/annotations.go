@@ -22,6 +22,8 @@ const (
 	ShutdownSecondsKey = "gracefuldrain.io/shutdown-seconds"
 	// ReadinessProbeKey is derive (default) or leave.
 	ReadinessProbeKey = "gracefuldrain.io/readiness-probe"
+	// RetryKey: setting it to a new value makes the operator re-apply after a Conflict.
+	RetryKey = "gracefuldrain.io/retry"
 	// ReadinessGateInjectLabel is the AWS Load Balancer Controller's namespace label.
 	ReadinessGateInjectLabel = "elbv2.k8s.aws/pod-readiness-gate-inject"
 	// ReadinessGateInjectEnabled is the value that turns injection on.

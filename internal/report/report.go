@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -41,6 +42,15 @@ type Input struct {
 	// GateLabelValue is the namespace's elbv2.k8s.aws/pod-readiness-gate-inject
 	// value, "" when absent.
 	GateLabelValue string
+	// GateLabelSince is when that label got its value (from the namespace's
+	// managedFields), nil when unknown.
+	GateLabelSince *metav1.Time
+	// Reverts is the revert tracking of this reconcile; Holding means the
+	// operator stopped re-applying because another manager keeps reverting.
+	Reverts *gdv1.RevertStatus
+	Holding bool
+	// Now is the time of the reconcile (for how recent a restart is).
+	Now time.Time
 }
 
 // Status computes the new status from the old one, keeping the transition
@@ -53,6 +63,7 @@ func Status(old gdv1.GracefulDrainStatus, generation int64, in Input) gdv1.Grace
 		LoadBalancer:         LoadBalancerSummary(in.Attachments),
 		Attachments:          attachments(in.Attachments),
 		Plan:                 drainPlan(in.Plan),
+		Reverts:              in.Reverts,
 		Conditions:           append([]metav1.Condition(nil), old.Conditions...),
 	}
 	for _, c := range conditions(in, meta.FindStatusCondition(old.Conditions, gdv1.ConditionPlanApplied)) {
@@ -66,7 +77,8 @@ func Status(old gdv1.GracefulDrainStatus, generation int64, in Input) gdv1.Grace
 }
 
 func conditionOrder(t string) int {
-	for i, known := range []string{gdv1.ConditionReady, gdv1.ConditionPlanApplied, gdv1.ConditionRolledOut, gdv1.ConditionReadinessGates, gdv1.ConditionHooksProtected} {
+	for i, known := range []string{gdv1.ConditionReady, gdv1.ConditionPlanApplied, gdv1.ConditionRolledOut, gdv1.ConditionReadinessGates,
+		gdv1.ConditionHooksProtected, gdv1.ConditionServing, gdv1.ConditionConflict} {
 		if t == known {
 			return i
 		}
@@ -95,7 +107,7 @@ func conditions(in Input, previous *metav1.Condition) []metav1.Condition {
 			break
 		}
 	}
-	return []metav1.Condition{ready, planApplied, rolledOut, gates, hooks}
+	return []metav1.Condition{ready, planApplied, rolledOut, gates, hooks, servingCondition(in), conflictCondition(in)}
 }
 
 func gateSuffix(in Input) string {
@@ -115,6 +127,9 @@ func planAppliedCondition(in Input, previous *metav1.Condition) metav1.Condition
 			msgs = append(msgs, p.String())
 		}
 		c.Message = "Invalid configuration, nothing was changed. " + strings.Join(msgs, " ")
+	case in.Holding:
+		c.Status, c.Reason = metav1.ConditionFalse, gdv1.ReasonConflict
+		c.Message = conflictMessage(in)
 	case in.ApplyError != nil:
 		c.Status, c.Reason = metav1.ConditionFalse, gdv1.ReasonApplyFailed
 		c.Message = fmt.Sprintf("Applying the drain plan failed and will be retried: %v.", in.ApplyError)
@@ -215,6 +230,9 @@ func readinessGatesCondition(in Input, rolledOut bool) metav1.Condition {
 			without = append(without, pods[i].Name)
 		}
 	}
+	if len(without) > 0 && in.GateLabelSince != nil {
+		return gatesMissingSinceLabel(in, pods)
+	}
 	if len(without) > 0 {
 		sort.Strings(without)
 		c.Status, c.Reason = metav1.ConditionFalse, gdv1.ReasonPodsWithoutGate
@@ -285,6 +303,7 @@ func attachments(atts []discovery.Attachment) []gdv1.Attachment {
 		out = append(out, gdv1.Attachment{
 			LoadBalancer:  string(a.LoadBalancer),
 			Source:        gdv1.ObjectReference{Kind: string(a.SourceKind), Name: a.SourceName},
+			Group:         a.Group,
 			Service:       a.ServiceName,
 			ServicePort:   a.ServicePort,
 			TargetType:    string(a.TargetType),
@@ -316,4 +335,153 @@ func drainPlan(p plan.Plan) *gdv1.DrainPlan {
 		})
 	}
 	return out
+}
+
+// gatesMissingSinceLabel tells apart pods created before the namespace label
+// (the next rollout fixes them) from pods created after it without a gate
+// (nothing in the cluster injects gates).
+func gatesMissingSinceLabel(in Input, pods []corev1.Pod) metav1.Condition {
+	c := metav1.Condition{Type: gdv1.ConditionReadinessGates, Status: metav1.ConditionFalse}
+	since := in.GateLabelSince.Time
+	var before, after []string
+	for i := range pods {
+		if HasReadinessGate(&pods[i]) {
+			continue
+		}
+		if pods[i].CreationTimestamp.Time.Before(since) {
+			before = append(before, pods[i].Name)
+		} else {
+			after = append(after, pods[i].Name)
+		}
+	}
+	sort.Strings(before)
+	sort.Strings(after)
+	label := annotations.ReadinessGateInjectLabel + "=" + annotations.ReadinessGateInjectEnabled
+	if len(after) > 0 {
+		c.Reason = gdv1.ReasonNoGateInjector
+		c.Message = fmt.Sprintf("%d of %d pods were created after the namespace got %s (%s) and still have no %s readiness gate (for example %s): nothing in the cluster injects gates. Install the AWS Load Balancer Controller with its pod mutating webhook, then run kubectl rollout restart deployment/%s.",
+			len(after), len(pods), label, since.UTC().Format(time.RFC3339), ReadinessGatePrefix, after[0], in.Deployment.Name)
+		return c
+	}
+	c.Reason = gdv1.ReasonPodsCreatedBeforeLabel
+	c.Message = fmt.Sprintf("%d of %d pods were created before the namespace got %s (%s) and gates are injected only when a pod is created (for example %s): the next rollout gives them the gate (kubectl rollout restart deployment/%s).",
+		len(before), len(pods), label, since.UTC().Format(time.RFC3339), before[0], in.Deployment.Name)
+	return c
+}
+
+// recentRestart is how long ago a container restart still counts as current.
+const recentRestart = time.Hour
+
+// servingCondition answers seed 003's question: can the load balancer send
+// requests anywhere? No ready pod means every request fails; a container
+// restarted by its liveness probe fails the requests sent to it meanwhile.
+func servingCondition(in Input) metav1.Condition {
+	c := metav1.Condition{Type: gdv1.ConditionServing}
+	if in.Deployment.Spec.Replicas != nil && *in.Deployment.Spec.Replicas == 0 {
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, gdv1.ReasonScaledToZero, "Scaled to zero replicas: there is nothing to serve."
+		return c
+	}
+	pods := activePods(in.Pods)
+	if len(pods) == 0 {
+		c.Status, c.Reason, c.Message = metav1.ConditionUnknown, gdv1.ReasonPending, "No pod of the Deployment exists yet."
+		return c
+	}
+	ready := 0
+	for i := range pods {
+		if podReady(&pods[i]) {
+			ready++
+		}
+	}
+	if ready == 0 {
+		c.Status, c.Reason = metav1.ConditionFalse, gdv1.ReasonNoReadyPods
+		c.Message = fmt.Sprintf("None of the %d pods is ready, so the load balancer has no healthy target and answers every request with 502 or 503. Check why the readiness probe fails (kubectl describe pod %s) and the app's logs.",
+			len(pods), pods[0].Name)
+		return c
+	}
+	if msg := livenessRestarts(in, pods); msg != "" {
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, gdv1.ReasonLivenessRestarts, msg
+		return c
+	}
+	c.Status, c.Reason = metav1.ConditionTrue, gdv1.ReasonServing
+	c.Message = fmt.Sprintf("%d of %d pods are ready to take traffic.", ready, len(pods))
+	return c
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// livenessRestarts finds a recent restart of a container that has a liveness
+// probe and was stopped by a signal (exit 137/143, or 0 when the app exits
+// cleanly on SIGTERM), which is how the kubelet restarts a container whose
+// liveness probe fails. Out-of-memory kills and app crashes are not counted.
+func livenessRestarts(in Input, pods []corev1.Pod) string {
+	probed := map[string]bool{}
+	for _, c := range in.Deployment.Spec.Template.Spec.Containers {
+		if c.LivenessProbe != nil {
+			probed[c.Name] = true
+		}
+	}
+	if len(probed) == 0 {
+		return ""
+	}
+	for i := range pods {
+		for _, cs := range pods[i].Status.ContainerStatuses {
+			t := cs.LastTerminationState.Terminated
+			if !probed[cs.Name] || cs.RestartCount == 0 || t == nil || t.Reason == "OOMKilled" {
+				continue
+			}
+			if t.ExitCode != 137 && t.ExitCode != 143 && t.ExitCode != 0 {
+				continue
+			}
+			if !in.Now.IsZero() && in.Now.Sub(t.FinishedAt.Time) > recentRestart {
+				continue
+			}
+			return fmt.Sprintf("Container %s of pod %s was restarted %d times, last at %s after being stopped by a signal (exit code %d), as the kubelet does when its livenessProbe fails; requests sent to it fail while it restarts. Use a liveness probe only for states the app cannot recover from, and the readiness probe for \"not ready right now\".",
+				cs.Name, pods[i].Name, cs.RestartCount, t.FinishedAt.UTC().Format(time.RFC3339), t.ExitCode)
+		}
+	}
+	return ""
+}
+
+func conflictCondition(in Input) metav1.Condition {
+	if in.Holding {
+		return metav1.Condition{Type: gdv1.ConditionConflict, Status: metav1.ConditionTrue, Reason: gdv1.ReasonConflict, Message: conflictMessage(in)}
+	}
+	return metav1.Condition{Type: gdv1.ConditionConflict, Status: metav1.ConditionFalse, Reason: gdv1.ReasonNoConflict,
+		Message: "No other field manager is reverting the drain settings."}
+}
+
+func conflictMessage(in Input) string {
+	manager := "another field manager"
+	if in.Reverts != nil && in.Reverts.Manager != "" {
+		manager = fmt.Sprintf("field manager %q", in.Reverts.Manager)
+	}
+	count := int32(0)
+	if in.Reverts != nil {
+		count = in.Reverts.Count
+	}
+	return fmt.Sprintf("%s reverted the drain settings %d times, so gracefuldrain stopped re-applying them to avoid endless rollouts. Let gracefuldrain own these fields (remove them from that manifest, or tell the GitOps tool to ignore them; see the README), then annotate the Deployment gracefuldrain.io/retry=<any new value>; it also tries again after an hour without reverts.",
+		manager, count)
+}
+
+// LabelSince returns when the namespace label got its current value: the time
+// of the managedFields entry that owns it. Nil when no entry says.
+func LabelSince(ns *corev1.Namespace, key string) *metav1.Time {
+	needle := "f:" + key
+	var since *metav1.Time
+	for _, mf := range ns.ManagedFields {
+		if mf.FieldsV1 == nil || mf.Time == nil || !strings.Contains(string(mf.FieldsV1.Raw), needle) {
+			continue
+		}
+		if since == nil || mf.Time.Before(since) {
+			since = mf.Time
+		}
+	}
+	return since
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -131,7 +132,7 @@ func TestConditions(t *testing.T) {
 					t.Fatalf("condition %s lacks observedGeneration or message: %+v", c.Type, c)
 				}
 			}
-			if st.Conditions[0].Type != gdv1.ConditionReady || len(st.Conditions) != 5 {
+			if st.Conditions[0].Type != gdv1.ConditionReady || len(st.Conditions) != 7 {
 				t.Fatalf("conditions not in order: %+v", st.Conditions)
 			}
 		})
@@ -181,5 +182,139 @@ func TestLoadBalancerSummary(t *testing.T) {
 	}
 	if got := LoadBalancerSummary(nil); got != "" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+func readyPod(name string, ready bool) corev1.Pod {
+	p := pod(name, true)
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: status}}
+	return p
+}
+
+func TestServing(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	restarted := func(exit int32, reason string, ago time.Duration) corev1.Pod {
+		p := readyPod("web-1", true)
+		p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", RestartCount: 3, LastTerminationState: corev1.ContainerState{
+			Terminated: &corev1.ContainerStateTerminated{ExitCode: exit, Reason: reason, FinishedAt: metav1.NewTime(now.Add(-ago))}}}}
+		return p
+	}
+	withLiveness := func(in *Input) {
+		in.Deployment.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", LivenessProbe: &corev1.Probe{}}}
+	}
+	tests := []struct {
+		name       string
+		mutate     func(*Input)
+		wantStatus metav1.ConditionStatus
+		wantReason string
+		wantText   string
+	}{
+		{name: "all ready", mutate: func(in *Input) { in.Pods = []corev1.Pod{readyPod("a", true), readyPod("b", true)} },
+			wantStatus: metav1.ConditionTrue, wantReason: gdv1.ReasonServing, wantText: "2 of 2"},
+		{name: "none ready: every request fails", mutate: func(in *Input) { in.Pods = []corev1.Pod{readyPod("a", false), readyPod("b", false)} },
+			wantStatus: metav1.ConditionFalse, wantReason: gdv1.ReasonNoReadyPods, wantText: "502"},
+		{name: "no pods yet", mutate: func(in *Input) { in.Pods = nil }, wantStatus: metav1.ConditionUnknown, wantReason: gdv1.ReasonPending},
+		{name: "scaled to zero", mutate: func(in *Input) { in.Deployment.Spec.Replicas = ptr.To[int32](0); in.Pods = nil },
+			wantStatus: metav1.ConditionTrue, wantReason: gdv1.ReasonScaledToZero},
+		{name: "liveness restart by SIGTERM", mutate: func(in *Input) { withLiveness(in); in.Pods = []corev1.Pod{restarted(143, "Error", time.Minute)} },
+			wantStatus: metav1.ConditionFalse, wantReason: gdv1.ReasonLivenessRestarts, wantText: "restarted 3 times"},
+		{name: "liveness restart by SIGKILL", mutate: func(in *Input) { withLiveness(in); in.Pods = []corev1.Pod{restarted(137, "Error", time.Minute)} },
+			wantStatus: metav1.ConditionFalse, wantReason: gdv1.ReasonLivenessRestarts},
+		{name: "old restart not current", mutate: func(in *Input) { withLiveness(in); in.Pods = []corev1.Pod{restarted(143, "Error", 2*time.Hour)} },
+			wantStatus: metav1.ConditionTrue, wantReason: gdv1.ReasonServing},
+		{name: "OOM kill is not the liveness probe", mutate: func(in *Input) { withLiveness(in); in.Pods = []corev1.Pod{restarted(137, "OOMKilled", time.Minute)} },
+			wantStatus: metav1.ConditionTrue, wantReason: gdv1.ReasonServing},
+		{name: "crash is not the liveness probe", mutate: func(in *Input) { withLiveness(in); in.Pods = []corev1.Pod{restarted(1, "Error", time.Minute)} },
+			wantStatus: metav1.ConditionTrue, wantReason: gdv1.ReasonServing},
+		{name: "restart without liveness probe", mutate: func(in *Input) { in.Pods = []corev1.Pod{restarted(143, "Error", time.Minute)} },
+			wantStatus: metav1.ConditionTrue, wantReason: gdv1.ReasonServing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := protectedInput()
+			in.Now = now
+			tt.mutate(&in)
+			st := Status(gdv1.GracefulDrainStatus{}, 1, in)
+			c := meta.FindStatusCondition(st.Conditions, gdv1.ConditionServing)
+			if c == nil || c.Status != tt.wantStatus || c.Reason != tt.wantReason || !strings.Contains(c.Message, tt.wantText) {
+				t.Fatalf("Serving = %+v, want %s/%s containing %q", c, tt.wantStatus, tt.wantReason, tt.wantText)
+			}
+		})
+	}
+}
+
+func TestGatesAgainstLabelTime(t *testing.T) {
+	label := metav1.NewTime(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
+	created := func(name string, offset time.Duration, gate bool) corev1.Pod {
+		p := pod(name, gate)
+		p.CreationTimestamp = metav1.NewTime(label.Add(offset))
+		return p
+	}
+	tests := []struct {
+		name       string
+		pods       []corev1.Pod
+		wantReason string
+		wantText   string
+	}{
+		{name: "created before the label", pods: []corev1.Pod{created("old", -time.Hour, false), created("new", time.Minute, true)},
+			wantReason: gdv1.ReasonPodsCreatedBeforeLabel, wantText: "rollout restart deployment/web"},
+		{name: "created after the label without gate", pods: []corev1.Pod{created("old", -time.Hour, false), created("new", time.Minute, false)},
+			wantReason: gdv1.ReasonNoGateInjector, wantText: "webhook"},
+		{name: "all gated", pods: []corev1.Pod{created("a", time.Minute, true)}, wantReason: gdv1.ReasonGatesInjected},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := protectedInput()
+			in.GateLabelSince = &label
+			in.Pods = tt.pods
+			c := meta.FindStatusCondition(Status(gdv1.GracefulDrainStatus{}, 1, in).Conditions, gdv1.ConditionReadinessGates)
+			if c.Reason != tt.wantReason || !strings.Contains(c.Message, tt.wantText) {
+				t.Fatalf("ReadinessGates = %+v, want %s containing %q", c, tt.wantReason, tt.wantText)
+			}
+		})
+	}
+}
+
+func TestConflict(t *testing.T) {
+	in := protectedInput()
+	in.Pending = []plan.Change{{Field: "terminationGracePeriodSeconds", Before: "30", After: "70"}}
+	in.Holding = true
+	in.Reverts = &gdv1.RevertStatus{Count: 4, Manager: "flux"}
+	st := Status(gdv1.GracefulDrainStatus{}, 1, in)
+	for _, typ := range []string{gdv1.ConditionReady, gdv1.ConditionPlanApplied} {
+		c := meta.FindStatusCondition(st.Conditions, typ)
+		if c.Status != metav1.ConditionFalse || c.Reason != gdv1.ReasonConflict || !strings.Contains(c.Message, `"flux"`) {
+			t.Fatalf("%s = %+v", typ, c)
+		}
+	}
+	c := meta.FindStatusCondition(st.Conditions, gdv1.ConditionConflict)
+	if c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "4 times") {
+		t.Fatalf("Conflict = %+v", c)
+	}
+	if st.Reverts == nil || st.Reverts.Manager != "flux" {
+		t.Fatalf("reverts not in status: %+v", st.Reverts)
+	}
+	in.Holding = false
+	c = meta.FindStatusCondition(Status(st, 1, in).Conditions, gdv1.ConditionConflict)
+	if c.Status != metav1.ConditionFalse || c.Reason != gdv1.ReasonNoConflict {
+		t.Fatalf("Conflict after resume = %+v", c)
+	}
+}
+
+func TestLabelSince(t *testing.T) {
+	t1, t2 := metav1.Unix(100, 0), metav1.Unix(200, 0)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{
+		{Manager: "kubectl-label", Time: &t2, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:team":{}}}}`)}},
+		{Manager: "gracefuldrain", Time: &t1, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:elbv2.k8s.aws/pod-readiness-gate-inject":{}}}}`)}},
+	}}}
+	if got := LabelSince(ns, annotations.ReadinessGateInjectLabel); got == nil || !got.Equal(&t1) {
+		t.Fatalf("LabelSince = %v, want %v", got, t1)
+	}
+	if got := LabelSince(ns, "other"); got != nil {
+		t.Fatalf("LabelSince(other) = %v", got)
 	}
 }

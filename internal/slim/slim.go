@@ -3,6 +3,8 @@
 package slim
 
 import (
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -29,6 +31,25 @@ func KeepOwnManagedFields(manager string) func(any) (any, error) {
 		}
 		if len(kept) == 0 {
 			kept = nil
+		}
+		obj.SetManagedFields(kept)
+		return in, nil
+	}
+}
+
+// KeepManagedFieldsMentioning keeps the given manager's entry and the entries
+// whose fields mention needle (for a namespace: who set a label, and when).
+func KeepManagedFieldsMentioning(manager, needle string) func(any) (any, error) {
+	return func(in any) (any, error) {
+		obj, err := meta.Accessor(in)
+		if err != nil {
+			return in, nil
+		}
+		var kept []metav1.ManagedFieldsEntry
+		for _, f := range obj.GetManagedFields() {
+			if f.Manager == manager || (f.FieldsV1 != nil && strings.Contains(string(f.FieldsV1.Raw), needle)) {
+				kept = append(kept, f)
+			}
 		}
 		obj.SetManagedFields(kept)
 		return in, nil

@@ -1,0 +1,118 @@
+package controllers
+
+import (
+	"context"
+
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+)
+
+// The AWS Load Balancer Controller's TargetGroupBinding. Its CRD may be absent:
+// then this source is skipped, and it is picked up when the CRD appears,
+// without a restart. It is read as unstructured data so the operator does not
+// depend on the AWS controller's Go module.
+var (
+	targetGroupBindingGVK = schema.GroupVersionKind{Group: "elbv2.k8s.aws", Version: "v1beta1", Kind: "TargetGroupBinding"}
+	// TargetGroupBindingCRDName is the CRD whose appearance starts the watch.
+	TargetGroupBindingCRDName = "targetgroupbindings.elbv2.k8s.aws"
+)
+
+// crdMetadata is the CRD watch's object: metadata only, so the cache never
+// holds CRD schemas (and only this one CRD, by field selector in CacheOptions).
+func crdMetadata() *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
+	return m
+}
+
+func newTargetGroupBindingList() *unstructured.UnstructuredList {
+	l := &unstructured.UnstructuredList{}
+	l.SetGroupVersionKind(targetGroupBindingGVK.GroupVersion().WithKind("TargetGroupBindingList"))
+	return l
+}
+
+// watchTargetGroupBindingsWhenInstalled makes the controller watch
+// TargetGroupBindings from the moment their CRD exists.
+func (r *DeploymentReconciler) watchTargetGroupBindingsWhenInstalled(c controller.Controller, informers cache.Cache) error {
+	start := func(ctx context.Context) {
+		if !r.targetGroupBindings.CompareAndSwap(false, true) {
+			return
+		}
+		tgb := &unstructured.Unstructured{}
+		tgb.SetGroupVersionKind(targetGroupBindingGVK)
+		if err := c.Watch(source.Kind[client.Object](informers, tgb, handler.EnqueueRequestsFromMapFunc(r.deploymentsOfTargetGroupBinding))); err != nil {
+			r.targetGroupBindings.Store(false)
+			log.FromContext(ctx).Error(err, "watching TargetGroupBindings")
+			return
+		}
+		log.FromContext(ctx).Info("TargetGroupBinding CRD found; watching TargetGroupBindings")
+	}
+	onCRD := handler.Funcs{
+		CreateFunc: func(ctx context.Context, e event.CreateEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if e.Object.GetName() == TargetGroupBindingCRDName {
+				start(ctx)
+			}
+		},
+		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if e.ObjectNew.GetName() == TargetGroupBindingCRDName {
+				start(ctx)
+			}
+		},
+	}
+	return c.Watch(source.Kind[client.Object](informers, crdMetadata(), onCRD))
+}
+
+// targetGroupBindings lists the namespace's TargetGroupBindings, or none while
+// the CRD is not installed.
+func (r *DeploymentReconciler) listTargetGroupBindings(ctx context.Context, namespace string) ([]discovery.TargetGroupBinding, error) {
+	if !r.targetGroupBindings.Load() {
+		return nil, nil
+	}
+	list := newTargetGroupBindingList()
+	if err := r.List(ctx, list, client.InNamespace(namespace)); err != nil {
+		return nil, err
+	}
+	out := make([]discovery.TargetGroupBinding, 0, len(list.Items))
+	for i := range list.Items {
+		if tgb, ok := discovery.TargetGroupBindingFromUnstructured(list.Items[i].Object); ok {
+			out = append(out, tgb)
+		}
+	}
+	return out, nil
+}
+
+func (r *DeploymentReconciler) deploymentsOfTargetGroupBinding(ctx context.Context, o client.Object) []reconcile.Request {
+	u, ok := o.(*unstructured.Unstructured)
+	if !ok {
+		return nil
+	}
+	tgb, ok := discovery.TargetGroupBindingFromUnstructured(u.Object)
+	if !ok {
+		return nil
+	}
+	var svc corev1.Service
+	if err := r.Get(ctx, types.NamespacedName{Namespace: tgb.Namespace, Name: tgb.ServiceName}, &svc); err != nil {
+		return nil // a missing Service selects nothing; its creation is watched too
+	}
+	deploys, err := deploymentsSelectedBy(ctx, r.Client, &svc)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "mapping TargetGroupBinding to Deployments", "targetGroupBinding", client.ObjectKeyFromObject(o))
+		return nil
+	}
+	return requestsFor(deploys)
+}
