@@ -1,0 +1,117 @@
+package controllers
+
+import (
+	"context"
+	"sort"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+)
+
+// The map functions decide which Deployments a change reconciles: exactly
+// the affected ones, no more (wasted reconciles) and no fewer (missed changes).
+// A fake client with the same field indexes is enough for these branches.
+func TestMapFunctionsReconcileExactlyTheAffectedDeployments(t *testing.T) {
+	deploy := func(ns, name string, labels map[string]string) *appsv1.Deployment {
+		return &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+			Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}}}}
+	}
+	svc := func(ns, name string, selector map[string]string) *corev1.Service {
+		return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: corev1.ServiceSpec{Selector: selector}}
+	}
+	ingress := func(ns, name, class string, services ...string) *networkingv1.Ingress {
+		ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+		if class != "" {
+			ing.Spec.IngressClassName = ptr.To(class)
+		}
+		for _, s := range services {
+			ing.Spec.Rules = append(ing.Spec.Rules, networkingv1.IngressRule{IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+				Paths: []networkingv1.HTTPIngressPath{{Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{Name: s, Port: networkingv1.ServiceBackendPort{Number: 80}}}}}}}})
+		}
+		return ing
+	}
+	objects := []client.Object{
+		deploy("shop", "web", map[string]string{"app": "web", "tier": "front"}),
+		deploy("shop", "web-canary", map[string]string{"app": "web", "tier": "front", "track": "canary"}),
+		deploy("shop", "api", map[string]string{"app": "api"}),
+		deploy("other", "web", map[string]string{"app": "web", "tier": "front"}),
+		svc("shop", "web", map[string]string{"app": "web"}),
+		svc("shop", "canary", map[string]string{"app": "web", "track": "canary"}),
+		svc("shop", "none", nil),
+		ingress("shop", "public", "alb", "web"),
+		ingress("shop", "internal", "", "canary"),
+		ingress("other", "public", "alb", "web"),
+		&gdv1.GracefulDrain{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}},
+		svc("other", "web", map[string]string{"app": "web"}),
+	}
+	c := fake.NewClientBuilder().WithScheme(testScheme).WithObjects(objects...).
+		WithIndex(&appsv1.Deployment{}, indexTemplateLabel, func(o client.Object) []string {
+			return discovery.LabelPairs(o.(*appsv1.Deployment).Spec.Template.Labels)
+		}).
+		WithIndex(&corev1.Service{}, indexSelectorLabel, func(o client.Object) []string { return discovery.SelectorPairs(o.(*corev1.Service)) }).
+		WithIndex(&networkingv1.Ingress{}, indexBackendService, func(o client.Object) []string {
+			return discovery.IngressBackendServiceNames(o.(*networkingv1.Ingress))
+		}).
+		WithIndex(&networkingv1.Ingress{}, indexIngressClass, func(o client.Object) []string {
+			if c := o.(*networkingv1.Ingress).Spec.IngressClassName; c != nil {
+				return []string{*c}
+			}
+			return []string{""}
+		}).Build()
+	r := &DeploymentReconciler{Client: c}
+	ctx := context.Background()
+	names := func(reqs []reconcile.Request) []string {
+		out := []string{}
+		for _, q := range reqs {
+			out = append(out, q.Namespace+"/"+q.Name)
+		}
+		sort.Strings(out)
+		return out
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-5d8f-x",
+		Labels:          map[string]string{appsv1.DefaultDeploymentUniqueLabelKey: "5d8f"},
+		OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: "web-5d8f"}}}}
+	unmanagedPod := pod.DeepCopy()
+	unmanagedPod.OwnerReferences[0].Name = "api-5d8f"
+
+	tests := []struct {
+		name string
+		got  []reconcile.Request
+		want []string
+	}{
+		{"service selects two Deployments of its namespace", r.deploymentsOfService(ctx, objects[4]), []string{"shop/web", "shop/web-canary"}},
+		{"narrower selector selects one", r.deploymentsOfService(ctx, objects[5]), []string{"shop/web-canary"}},
+		{"empty selector selects none", r.deploymentsOfService(ctx, objects[6]), []string{}},
+		{"ingress maps through its Service", r.deploymentsOfIngress(ctx, objects[7]), []string{"shop/web", "shop/web-canary"}},
+		{"ingress in another namespace stays there", r.deploymentsOfIngress(ctx, objects[9]), []string{"other/web"}},
+		{"ingress class maps to Ingresses naming it and to class-less ones", r.deploymentsOfIngressClass(ctx,
+			&networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "alb"}}), []string{"other/web", "shop/web", "shop/web-canary", "shop/web-canary"}}, // the queue drops duplicates
+		{"namespace maps to its Deployments", r.deploymentsInNamespace(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}),
+			[]string{"shop/api", "shop/web", "shop/web-canary"}},
+		{"pod maps to its Deployment by ReplicaSet name", r.deploymentOfPod(ctx, pod), []string{"shop/web"}},
+		{"pod of an unmanaged Deployment costs no reconcile", r.deploymentOfPod(ctx, unmanagedPod), []string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := names(tt.got)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %v, want %v", got, tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Fatalf("got %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+}
