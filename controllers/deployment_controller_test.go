@@ -60,20 +60,10 @@ func albApp(t *testing.T, ns, targetType string, mutate func(*appsv1.Deployment)
 	t.Helper()
 	g := NewWithT(t)
 	ctx := context.Background()
-	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To[int32](2),
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
-				Spec: corev1.PodSpec{Containers: []corev1.Container{{
-					Name: "app", Image: "example/web:1",
-					Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
-				}}},
-			},
-		},
-	}
+	d := deployment(ns, corev1.Container{
+		Name: "app", Image: "example/web:1",
+		Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+	})
 	if mutate != nil {
 		mutate(d)
 	}

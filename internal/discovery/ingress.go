@@ -181,10 +181,7 @@ func (x *discoverer) ingressBackend(ing *networkingv1.Ingress, svc *corev1.Servi
 		problems: &x.problems,
 	}
 	tt := TargetType(r.oneOf(AnnotationALBTargetType, string(TargetInstance), false, string(TargetIP), string(TargetInstance)))
-	if tt == TargetInstance && svc.Spec.Type != corev1.ServiceTypeNodePort && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
-		x.warnings = append(x.warnings, fmt.Sprintf(
-			"Ingress %s uses instance targets, which need Service %s to be of type NodePort or LoadBalancer.", ingKey, svcKey(svc)))
-	}
+	x.warnInstanceTargetsNeedNodePort(tt, "Ingress "+ingKey, svc)
 	x.attach(Attachment{
 		LoadBalancer:               ALB,
 		SourceKind:                 SourceIngress,

@@ -285,3 +285,12 @@ func key(namespace, name string) string {
 }
 
 func svcKey(svc *corev1.Service) string { return key(svc.Namespace, svc.Name) }
+
+// warnInstanceTargetsNeedNodePort: instance targets reach pods through a node
+// port, which ClusterIP Services do not have (the AWS controller refuses them).
+func (x *discoverer) warnInstanceTargetsNeedNodePort(tt TargetType, source string, svc *corev1.Service) {
+	if tt == TargetInstance && svc.Spec.Type != corev1.ServiceTypeNodePort && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		x.warnings = append(x.warnings, fmt.Sprintf(
+			"%s uses instance targets, which need Service %s to be of type NodePort or LoadBalancer.", source, svcKey(svc)))
+	}
+}

@@ -226,10 +226,7 @@ func (x *discoverer) targetGroupBindings() {
 				Message: "Expected ip or instance."})
 			tt = TargetInstance
 		}
-		if tt == TargetInstance && svc.Spec.Type != corev1.ServiceTypeNodePort && svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
-			x.warnings = append(x.warnings, fmt.Sprintf(
-				"%s uses instance targets, which need Service %s to be of type NodePort or LoadBalancer.", tgbKey, svcKey(svc)))
-		}
+		x.warnInstanceTargetsNeedNodePort(tt, tgbKey, svc)
 		x.attach(Attachment{
 			LoadBalancer:               TargetGroup,
 			SourceKind:                 SourceTargetGroupBinding,
