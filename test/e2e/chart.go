@@ -1,0 +1,92 @@
+package e2e
+
+import (
+	"fmt"
+	"html"
+	"io"
+	"strings"
+	"time"
+)
+
+// ChartPanel is one run's traffic: answers over time and when the image changed.
+type ChartPanel struct {
+	Title   string
+	Start   time.Time
+	Answers []Answer
+	Changes []time.Time
+}
+
+// WriteChart draws requests/s (blue) and non-2xx answers/s (red) per second, one
+// panel per run, runs of a scenario side by side (off left, on right).
+func WriteChart(w io.Writer, rows [][]ChartPanel) error {
+	const pw, ph, margin, gap = 460.0, 170.0, 40.0, 30.0
+	cols := 0
+	for _, r := range rows {
+		cols = max(cols, len(r))
+	}
+	width := margin + float64(cols)*(pw+gap)
+	height := 40 + float64(len(rows))*(ph+margin+20)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" font-family="sans-serif" font-size="11">`+"\n", width, height)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
+	fmt.Fprintf(&b, `<text x="%.0f" y="20" font-size="14">Rollouts under load through the simulated ALB: requests/s (blue), non-2xx/s (red), image change (grey)</text>`+"\n", margin)
+	for ri, row := range rows {
+		for ci, p := range row {
+			x0 := margin + float64(ci)*(pw+gap)
+			y0 := 40 + float64(ri)*(ph+margin+20) + 20
+			drawPanel(&b, p, x0, y0, pw, ph)
+		}
+	}
+	b.WriteString("</svg>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func drawPanel(b *strings.Builder, p ChartPanel, x0, y0, pw, ph float64) {
+	var end time.Time
+	for _, a := range p.Answers {
+		if a.At.After(end) {
+			end = a.At
+		}
+	}
+	secs := int(end.Sub(p.Start).Seconds()) + 1
+	secs = max(secs, 1)
+	reqs, errs := make([]int, secs), make([]int, secs)
+	peak := 1
+	for _, a := range p.Answers {
+		i := int(a.At.Sub(p.Start).Seconds())
+		if i < 0 || i >= secs {
+			continue
+		}
+		reqs[i]++
+		if a.Code < 200 || a.Code > 299 {
+			errs[i]++
+		}
+		peak = max(peak, reqs[i])
+	}
+	total, bad := 0, 0
+	for i := range reqs {
+		total += reqs[i]
+		bad += errs[i]
+	}
+	fmt.Fprintf(b, `<text x="%.0f" y="%.0f" font-size="12">%s: %d requests, %d non-2xx</text>`+"\n", x0, y0-6, html.EscapeString(p.Title), total, bad)
+	fmt.Fprintf(b, `<rect x="%.0f" y="%.0f" width="%.0f" height="%.0f" fill="none" stroke="#888"/>`+"\n", x0, y0, pw, ph)
+	xs := func(s float64) float64 { return x0 + s/float64(secs)*pw }
+	ys := func(v int) float64 { return y0 + ph - float64(v)/float64(peak)*ph*0.9 }
+	for _, c := range p.Changes {
+		x := xs(c.Sub(p.Start).Seconds())
+		fmt.Fprintf(b, `<line x1="%.1f" y1="%.0f" x2="%.1f" y2="%.0f" stroke="#aaa" stroke-dasharray="3,3"/>`+"\n", x, y0, x, y0+ph)
+	}
+	for i, e := range errs {
+		if e > 0 {
+			fmt.Fprintf(b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#d62728"/>`+"\n", xs(float64(i)), ys(e), max(pw/float64(secs), 1), y0+ph-ys(e))
+		}
+	}
+	var pts []string
+	for i, r := range reqs {
+		pts = append(pts, fmt.Sprintf("%.1f,%.1f", xs(float64(i)+0.5), ys(r)))
+	}
+	fmt.Fprintf(b, `<polyline points="%s" fill="none" stroke="#1f77b4" stroke-width="1.5"/>`+"\n", strings.Join(pts, " "))
+	fmt.Fprintf(b, `<text x="%.0f" y="%.0f">0 s</text><text x="%.0f" y="%.0f" text-anchor="end">%d s</text>`+"\n", x0, y0+ph+13, x0+pw, y0+ph+13, secs)
+	fmt.Fprintf(b, `<text x="%.0f" y="%.0f" text-anchor="end">%d/s</text>`+"\n", x0-3, ys(peak)+4, peak)
+}
