@@ -118,16 +118,17 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 
 	drainPlan := plan.Compute(plan.Input{Deployment: &deploy, Attachments: found.Attachments, Defaults: r.Defaults, Overrides: settings.Overrides})
 	in := report.Input{
-		Mode:           mode,
-		Problems:       append(settings.Problems, found.Problems...),
-		Attachments:    found.Attachments,
-		Plan:           drainPlan,
-		Pending:        plan.Changes(&deploy, drainPlan),
-		Deployment:     &deploy,
-		GateLabelValue: ns.Labels[annotations.ReadinessGateInjectLabel],
-		GateLabelSince: report.LabelSince(&ns, annotations.ReadinessGateInjectLabel),
-		Reverts:        gd.Status.Reverts,
-		Now:            r.now(),
+		Mode:                  mode,
+		Problems:              append(settings.Problems, found.Problems...),
+		Attachments:           found.Attachments,
+		UnresolvedTargetPorts: found.UnresolvedTargetPorts,
+		Plan:                  drainPlan,
+		Pending:               plan.Changes(&deploy, drainPlan),
+		Deployment:            &deploy,
+		GateLabelValue:        ns.Labels[annotations.ReadinessGateInjectLabel],
+		GateLabelSince:        report.LabelSince(&ns, annotations.ReadinessGateInjectLabel),
+		Reverts:               gd.Status.Reverts,
+		Now:                   r.now(),
 	}
 	for _, w := range found.Warnings {
 		logger.V(1).Info("discovery warning", "warning", w)
@@ -359,6 +360,10 @@ func (r *DeploymentReconciler) recordTransitions(ctx context.Context, deploy *ap
 	}
 	if c, ok := changed(gdv1.ConditionReadinessGates, gdv1.ReasonNoGateInjector); ok {
 		r.Recorder.Eventf(deploy, nil, corev1.EventTypeWarning, EventNoGateInjector, "CheckReadinessGates", "%s", c.Message)
+	}
+	if c, ok := changed(gdv1.ConditionTargetPorts, gdv1.ReasonTargetPortUnresolved); ok {
+		logger.Info("Service targetPort matches no container port", "message", c.Message)
+		r.Recorder.Eventf(deploy, nil, corev1.EventTypeWarning, gdv1.ReasonTargetPortUnresolved, "Discover", "%s", c.Message)
 	}
 	for _, reason := range []string{gdv1.ReasonNoReadyPods, gdv1.ReasonLivenessRestarts} {
 		if c, ok := changed(gdv1.ConditionServing, reason); ok {

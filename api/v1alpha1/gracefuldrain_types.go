@@ -37,6 +37,9 @@ const (
 	// ConditionConflict is True when another field manager keeps reverting the
 	// operator's fields and the operator has stopped re-applying them.
 	ConditionConflict = "Conflict"
+	// ConditionTargetPorts is False when an attached Service's targetPort
+	// matches no container port: the load balancer gets no endpoint there.
+	ConditionTargetPorts = "TargetPorts"
 )
 
 // Condition reasons (CamelCase, as metav1.Condition requires).
@@ -65,6 +68,8 @@ const (
 	ReasonScaledToZero           = "ScaledToZero"
 	ReasonConflict               = "Conflict"
 	ReasonNoConflict             = "NoConflict"
+	ReasonTargetPortsResolved    = "TargetPortsResolved"
+	ReasonTargetPortUnresolved   = "TargetPortUnresolved"
 )
 
 // GracefulDrain reports, for the Deployment of the same name, which AWS load

@@ -42,6 +42,7 @@ type discoverer struct {
 	attachments []Attachment
 	problems    []Problem
 	warnings    []string
+	unresolved  []string
 }
 
 func newDiscoverer(in Inputs) *discoverer {
@@ -83,6 +84,7 @@ func (x *discoverer) attach(a Attachment, svc *corev1.Service, sp *corev1.Servic
 		x.warnings = append(x.warnings, fmt.Sprintf(
 			"Service %s port %d has targetPort %s, which no container of Deployment %s declares.",
 			svcKey(svc), sp.Port, targetPortText(sp), key(x.deploy.Namespace, x.deploy.Name)))
+		x.unresolved = append(x.unresolved, fmt.Sprintf("Service %s port %d targetPort %s", svc.Name, sp.Port, targetPortText(sp)))
 	}
 	x.attachments = append(x.attachments, a)
 }
@@ -100,7 +102,10 @@ func (x *discoverer) result() Result {
 	slices.Sort(x.warnings)
 	x.warnings = slices.Compact(x.warnings)
 
-	return Result{Attachments: x.attachments, Problems: x.problems, Warnings: x.warnings}
+	slices.Sort(x.unresolved)
+	x.unresolved = slices.Compact(x.unresolved)
+
+	return Result{Attachments: x.attachments, Problems: x.problems, Warnings: x.warnings, UnresolvedTargetPorts: x.unresolved}
 }
 
 // compareAttachments orders by source kind, source name, Service and

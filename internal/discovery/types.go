@@ -132,6 +132,9 @@ type Result struct {
 	Attachments []Attachment
 	// Problems make the Deployment's configuration invalid (reason InvalidConfiguration).
 	Problems []Problem
+	// UnresolvedTargetPorts names each attached Service port whose targetPort
+	// no container declares, e.g. `Service web port 80 targetPort "metrics"`.
+	UnresolvedTargetPorts []string
 	// Warnings are facts a person should know that do not stop the plan, for
 	// example a targetPort name that matches no container port.
 	Warnings []string

@@ -30,6 +30,8 @@ type Input struct {
 	Problems    []discovery.Problem
 	Attachments []discovery.Attachment
 	Plan        plan.Plan
+	// UnresolvedTargetPorts are attached Service ports whose targetPort no container declares.
+	UnresolvedTargetPorts []string
 	// Pending are the changes the Deployment still needs (plan.Changes before any apply).
 	Pending []plan.Change
 	// Applied is true when this reconcile sent Pending to the API server.
@@ -78,7 +80,7 @@ func Status(old gdv1.GracefulDrainStatus, generation int64, in Input) gdv1.Grace
 
 func conditionOrder(t string) int {
 	for i, known := range []string{gdv1.ConditionReady, gdv1.ConditionPlanApplied, gdv1.ConditionRolledOut, gdv1.ConditionReadinessGates,
-		gdv1.ConditionHooksProtected, gdv1.ConditionServing, gdv1.ConditionConflict} {
+		gdv1.ConditionHooksProtected, gdv1.ConditionServing, gdv1.ConditionConflict, gdv1.ConditionTargetPorts} {
 		if t == known {
 			return i
 		}
@@ -107,7 +109,7 @@ func conditions(in Input, previous *metav1.Condition) []metav1.Condition {
 			break
 		}
 	}
-	return []metav1.Condition{ready, planApplied, rolledOut, gates, hooks, servingCondition(in), conflictCondition(in)}
+	return []metav1.Condition{ready, planApplied, rolledOut, gates, hooks, servingCondition(in), conflictCondition(in), targetPortsCondition(in)}
 }
 
 func gateSuffix(in Input) string {
@@ -484,4 +486,19 @@ func LabelSince(ns *corev1.Namespace, key string) *metav1.Time {
 		}
 	}
 	return since
+}
+
+// targetPortsCondition reports Service targetPorts that no container declares:
+// the Service then has no endpoint there, so the load balancer sends those
+// pods nothing through it, and no readiness probe can be derived for it. The
+// drain settings still go on (they cost nothing), so Ready does not wait on it.
+func targetPortsCondition(in Input) metav1.Condition {
+	c := metav1.Condition{Type: gdv1.ConditionTargetPorts, Status: metav1.ConditionTrue, Reason: gdv1.ReasonTargetPortsResolved,
+		Message: "Every attached Service's targetPort is served by a container port."}
+	if len(in.UnresolvedTargetPorts) > 0 {
+		c.Status, c.Reason = metav1.ConditionFalse, gdv1.ReasonTargetPortUnresolved
+		c.Message = fmt.Sprintf("%s: no container of Deployment %s declares that port, so the Service has no endpoint there and the load balancer sends these pods nothing through it. Fix the targetPort or add the containerPort.",
+			strings.Join(in.UnresolvedTargetPorts, "; "), in.Deployment.Name)
+	}
+	return c
 }

@@ -132,7 +132,7 @@ func TestConditions(t *testing.T) {
 					t.Fatalf("condition %s lacks observedGeneration or message: %+v", c.Type, c)
 				}
 			}
-			if st.Conditions[0].Type != gdv1.ConditionReady || len(st.Conditions) != 7 {
+			if st.Conditions[0].Type != gdv1.ConditionReady || len(st.Conditions) != 8 {
 				t.Fatalf("conditions not in order: %+v", st.Conditions)
 			}
 		})
@@ -316,5 +316,22 @@ func TestLabelSince(t *testing.T) {
 	}
 	if got := LabelSince(ns, "other"); got != nil {
 		t.Fatalf("LabelSince(other) = %v", got)
+	}
+}
+
+func TestTargetPorts(t *testing.T) {
+	in := protectedInput()
+	c := meta.FindStatusCondition(Status(gdv1.GracefulDrainStatus{}, 1, in).Conditions, gdv1.ConditionTargetPorts)
+	if c.Status != metav1.ConditionTrue {
+		t.Fatalf("resolved port reported as %+v", c)
+	}
+	in.UnresolvedTargetPorts = []string{`Service web port 80 targetPort "metrics"`}
+	st := Status(gdv1.GracefulDrainStatus{}, 1, in)
+	c = meta.FindStatusCondition(st.Conditions, gdv1.ConditionTargetPorts)
+	if c.Status != metav1.ConditionFalse || c.Reason != gdv1.ReasonTargetPortUnresolved || !strings.Contains(c.Message, `targetPort "metrics"`) {
+		t.Fatalf("unresolved port reported as %+v", c)
+	}
+	if r := meta.FindStatusCondition(st.Conditions, gdv1.ConditionReady); r.Status != metav1.ConditionTrue {
+		t.Fatalf("Ready must not wait on target ports: %+v", r)
 	}
 }
