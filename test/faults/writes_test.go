@@ -1,0 +1,179 @@
+package faults
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// allowedWrites is every write the operator may make: group/resource[/subresource] -> verbs.
+var allowedWrites = map[string][]string{
+	"apps/deployments":                       {"patch"}, // server-side apply of the drain fields only (checked below)
+	"/namespaces":                            {"patch"}, // the readiness-gate label only (checked below)
+	"gracefuldrain.io/gracefuldrains":        {"create", "delete"},
+	"gracefuldrain.io/gracefuldrains/status": {"patch", "update"},
+	"events.k8s.io/events":                   {"create", "patch"},
+	"/events":                                {"create", "patch"},
+	"coordination.k8s.io/leases":             {"create", "update", "patch"},
+}
+
+var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true}
+
+// TestWriteAudit reads the API server's audit log of every scenario run
+// before it (TestFaults) and checks: the operator, with only the generated
+// RBAC, was never refused (403); it wrote nothing outside allowedWrites;
+// Leases only in its own namespace; and, from managedFields, its server-side
+// apply on Deployments owns only terminationGracePeriodSeconds,
+// containers[].lifecycle.preStop and containers[].readinessProbe, and on
+// Namespaces only the readiness-gate label.
+func TestWriteAudit(t *testing.T) {
+	if len(allNamespaces) == 0 {
+		t.Skip("no scenario ran")
+	}
+	events := readAudit(t)
+	if len(events) == 0 {
+		t.Fatal("the audit log holds no request of the operator")
+	}
+	counts := map[string]int{}
+	forbidden, forbiddenDuringRestart := 0, 0
+	writes := 0
+	for _, e := range events {
+		if e.ResponseStatus != nil && e.ResponseStatus.Code == 403 && !e.Received.Before(restartWindow[0]) && e.Received.Before(restartWindow[1]) {
+			forbiddenDuringRestart++ // the restarted API server's RBAC cache was not yet synced
+		} else if e.ResponseStatus != nil && e.ResponseStatus.Code == 403 {
+			forbidden++
+			t.Errorf("forbidden: %s %s", e.Verb, e.RequestURI)
+		}
+		if !writeVerbs[e.Verb] || e.ObjectRef == nil {
+			continue
+		}
+		if e.ResponseStatus != nil && e.ResponseStatus.Code >= 300 {
+			continue // refused writes changed nothing (e.g. 404 on a delete)
+		}
+		writes++
+		res := e.ObjectRef.APIGroup + "/" + e.ObjectRef.Resource
+		if e.ObjectRef.Subresource != "" {
+			res += "/" + e.ObjectRef.Subresource
+		}
+		key := res + " " + e.Verb
+		counts[key]++
+		verbs, ok := allowedWrites[res]
+		if !ok || !contains(verbs, e.Verb) {
+			t.Errorf("write outside the allowed list: %s %s", e.Verb, e.RequestURI)
+		}
+		if e.ObjectRef.Resource == "leases" && e.ObjectRef.Namespace != systemNamespace {
+			t.Errorf("Lease written outside %s: %s", systemNamespace, e.RequestURI)
+		}
+	}
+	var lines []string
+	for k, v := range counts {
+		lines = append(lines, fmt.Sprintf("%s=%d", strings.ReplaceAll(k, " ", ":"), v))
+	}
+	sort.Strings(lines)
+
+	ctx := context.Background()
+	deployments, namespaces := 0, 0
+	for _, ns := range allNamespaces {
+		var list appsv1.DeploymentList
+		must(t, client.IgnoreNotFound(k8s.List(ctx, &list, client.InNamespace(ns))))
+		for _, d := range list.Items {
+			deployments++
+			checkOwnedFields(t, "Deployment "+ns+"/"+d.Name, d.ManagedFields, allowedDeploymentField)
+		}
+		var n corev1.Namespace
+		must(t, k8s.Get(ctx, types.NamespacedName{Name: ns}, &n))
+		namespaces++
+		checkOwnedFields(t, "Namespace "+ns, n.ManagedFields, func(path string) bool {
+			return path == "f:metadata.f:labels.f:elbv2.k8s.aws/pod-readiness-gate-inject"
+		})
+	}
+	line := fmt.Sprintf("WRITES total=%d forbidden=%d forbidden_while_apiserver_restarting=%d deployments_checked=%d namespaces_checked=%d %s",
+		writes, forbidden, forbiddenDuringRestart, deployments, namespaces, strings.Join(lines, " "))
+	t.Log(line)
+	fmt.Println(line)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// allowedDeploymentField says whether a leaf path of the operator's
+// managedFields on a Deployment is a drain field.
+func allowedDeploymentField(path string) bool {
+	const tmpl = "f:spec.f:template.f:spec."
+	if path == tmpl+"f:terminationGracePeriodSeconds" {
+		return true
+	}
+	if !strings.HasPrefix(path, tmpl+"f:containers.k:") {
+		return false
+	}
+	rest := path[len(tmpl+"f:containers."):]
+	// k:{"name":"app"}.<field...>
+	i := strings.Index(rest, "}.")
+	if i < 0 {
+		return false
+	}
+	field := rest[i+2:]
+	return field == "." || field == "f:name" ||
+		strings.HasPrefix(field, "f:lifecycle.f:preStop") || field == "f:lifecycle.." || field == "f:lifecycle" ||
+		strings.HasPrefix(field, "f:readinessProbe")
+}
+
+// checkOwnedFields: the gracefuldrain manager only applies (never updates)
+// and owns only allowed leaf fields.
+func checkOwnedFields(t *testing.T, what string, entries []metav1.ManagedFieldsEntry, allowed func(string) bool) {
+	t.Helper()
+	for _, e := range entries {
+		if e.Manager != operatorUser {
+			continue
+		}
+		if e.Operation != metav1.ManagedFieldsOperationApply {
+			t.Errorf("%s: the operator wrote with operation %s, not server-side apply", what, e.Operation)
+		}
+		if e.Subresource != "" {
+			t.Errorf("%s: the operator wrote subresource %s", what, e.Subresource)
+		}
+		if e.FieldsV1 == nil {
+			continue
+		}
+		var tree map[string]any
+		if err := json.Unmarshal(e.FieldsV1.Raw, &tree); err != nil {
+			t.Fatal(err)
+		}
+		for _, leaf := range leaves("", tree) {
+			if !allowed(leaf) {
+				t.Errorf("%s: the operator owns %s, which is not a drain field", what, leaf)
+			}
+		}
+	}
+}
+
+func leaves(prefix string, tree map[string]any) []string {
+	var out []string
+	for k, v := range tree {
+		p := k
+		if prefix != "" {
+			p = prefix + "." + k
+		}
+		if sub, ok := v.(map[string]any); ok && len(sub) > 0 {
+			out = append(out, leaves(p, sub)...)
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
