@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# make bench: gracefuldrain at N Deployments (default 1000; N=5000 works) on a
+# real etcd + kube-apiserver, against its write floor and memory floor, in one
+# run (test/bench). Prints a table and, last, a BENCH line.
+#   N=5000 make bench
+#   QPS=100 BURST=200 make bench            # operator --kube-api-qps/--kube-api-burst (and the floor's)
+#   CONCURRENCY=8 STEADY=3m make bench      # --max-concurrent-reconciles, steady-state window
+#   MANAGER_ARGS="--zap-log-level=error" make bench
+#   MANAGER_ENV="GOGC=50" make bench        # environment of the operator process only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ASSETS="${KUBEBUILDER_ASSETS:-$(hack/k8s-binaries.sh)}"
+[[ -x bin/manager ]] || go build -o bin/manager .
+go build -o bin/bench ./test/bench
+go build -o bin/bench-bare ./test/bench/bare
+
+KUBEBUILDER_ASSETS="${ASSETS}" exec bin/bench \
+  -n "${N:-1000}" \
+  -qps "${QPS:-50}" -burst "${BURST:-100}" -concurrency "${CONCURRENCY:-4}" \
+  -steady "${STEADY:-2m}" -timeout "${TIMEOUT:-30m}" \
+  -manager bin/manager -bare bin/bench-bare \
+  -manager-args "${MANAGER_ARGS:-}" -manager-env "${MANAGER_ENV:-}"

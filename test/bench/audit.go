@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+)
+
+// Users the API server authenticates; the audit policy records only these,
+// so the bench's own (admin) traffic does not fill the log.
+const (
+	operatorUser = "gracefuldrain"
+	floorUser    = "bench-floor"
+	bareUser     = "bench-bare"
+)
+
+// auditPolicy records every request of the measured clients at Metadata level
+// (verb, resource, user, timestamps; no bodies) and nothing else.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+- level: Metadata
+  users: ["` + operatorUser + `", "` + floorUser + `", "` + bareUser + `"]
+- level: None
+`
+
+// request is one completed API request from the audit log.
+type request struct {
+	User     string
+	Verb     string
+	Resource string // "deployments", "gracefuldrains/status", ...
+	Code     int
+	At       time.Time // when the response completed
+}
+
+func (r request) write() bool {
+	switch r.Verb {
+	case "create", "update", "patch", "delete", "deletecollection":
+		return true
+	}
+	return false
+}
+
+type auditEvent struct {
+	Stage          string `json:"stage"`
+	Verb           string `json:"verb"`
+	StageTimestamp string `json:"stageTimestamp"`
+	User           struct {
+		Username string `json:"username"`
+	} `json:"user"`
+	ObjectRef *struct {
+		Resource    string `json:"resource"`
+		Subresource string `json:"subresource"`
+	} `json:"objectRef"`
+	ResponseStatus *struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
+}
+
+// readAudit parses the API server's audit log (one JSON event a line) into
+// completed requests.
+func readAudit(path string) ([]request, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []request
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var ev auditEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			return nil, fmt.Errorf("audit log line: %w", err)
+		}
+		if ev.Stage != "ResponseComplete" {
+			continue
+		}
+		at, err := time.Parse(time.RFC3339Nano, ev.StageTimestamp)
+		if err != nil {
+			return nil, err
+		}
+		r := request{User: ev.User.Username, Verb: ev.Verb, At: at}
+		if ev.ObjectRef != nil {
+			r.Resource = ev.ObjectRef.Resource
+			if ev.ObjectRef.Subresource != "" {
+				r.Resource += "/" + ev.ObjectRef.Subresource
+			}
+		}
+		if ev.ResponseStatus != nil {
+			r.Code = ev.ResponseStatus.Code
+		}
+		out = append(out, r)
+	}
+	return out, sc.Err()
+}
+
+// requestCounts is a count per "verb resource".
+type requestCounts map[string]int
+
+// count tallies the user's requests completed in [from, to).
+func count(reqs []request, user string, from, to time.Time, writesOnly bool) requestCounts {
+	c := requestCounts{}
+	for _, r := range reqs {
+		if r.User != user || r.At.Before(from) || !r.At.Before(to) || (writesOnly && !r.write()) {
+			continue
+		}
+		c[r.Verb+" "+r.Resource]++
+	}
+	return c
+}
+
+func (c requestCounts) total() int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+func (c requestCounts) keys() []string {
+	var ks []string
+	for k := range c {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}

@@ -1,0 +1,69 @@
+// bare is the memory floor of `make bench`: a controller-runtime manager that
+// caches the same kinds as gracefuldrain (Deployments, Services, Ingresses,
+// IngressClasses, Namespaces, Pods, GracefulDrains) with default caching and
+// no logic. It prints "SYNCED" once every informer has listed, then idles
+// until it is stopped, so the bench can read its peak RSS (VmHWM).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+)
+
+func main() {
+	metricsAddr := flag.String("metrics-bind-address", "0", "Prometheus endpoint")
+	flag.Parse()
+	if err := run(*metricsAddr); err != nil {
+		fmt.Fprintln(os.Stderr, "bare:", err)
+		os.Exit(1)
+	}
+}
+
+func run(metricsAddr string) error {
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(gdv1.AddToScheme(scheme))
+	cfg, err := ctrl.GetConfig() // --kubeconfig, registered by controller-runtime
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: metricsAddr},
+		HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		return err
+	}
+	ctx := ctrl.SetupSignalHandler()
+	kinds := []client.Object{
+		&appsv1.Deployment{}, &corev1.Service{}, &networkingv1.Ingress{}, &networkingv1.IngressClass{},
+		&corev1.Namespace{}, &corev1.Pod{}, &gdv1.GracefulDrain{},
+	}
+	for _, k := range kinds {
+		// Registering before Start: the informers start with the manager.
+		if _, err := mgr.GetCache().GetInformer(ctx, k); err != nil {
+			return fmt.Errorf("informer for %T: %w", k, err)
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- mgr.Start(ctx) }()
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		return fmt.Errorf("cache did not sync: %w", <-errc)
+	}
+	fmt.Println("SYNCED")
+	return <-errc
+}

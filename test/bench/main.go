@@ -1,0 +1,451 @@
+// bench is `make bench`: gracefuldrain at N Deployments on a real etcd and
+// kube-apiserver (envtest), side by side with its floors, in one run.
+//
+//  1. Creates N/10 opted-in namespaces, each with 10 Deployments, each behind
+//     a Service and an ALB Ingress (ip targets).
+//  2. Starts bin/manager fresh, as its own process and API user, and times it
+//     until every GracefulDrain reports PlanApplied=True (convergence).
+//  3. Steady state: for at least --steady after the operator's work queue has
+//     drained, with one full resync forced in it (a label on every namespace,
+//     which maps to every Deployment), counts the operator's writes (must be 0).
+//     A bare controller-runtime manager caching the same kinds runs meanwhile
+//     (the memory floor).
+//  4. Stops both, creates a second, identical fleet and sends it the minimal
+//     writes (the write floor) with the same client QPS, burst and concurrency.
+//
+// Requests are counted by verb and resource from the API server's audit log,
+// per authenticated user, so nothing in the operator is instrumented. Memory is
+// the kernel's peak RSS (VmHWM) of each process, heap from its Prometheus endpoint.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+)
+
+type config struct {
+	n           int
+	manager     string
+	bare        string
+	crdDir      string
+	qps         float64
+	burst       int
+	concurrency int
+	steady      time.Duration
+	timeout     time.Duration
+	workDir     string
+	managerArgs string
+	managerEnv  string
+}
+
+func main() {
+	var c config
+	flag.IntVar(&c.n, "n", 1000, "Deployments (10 per namespace)")
+	flag.StringVar(&c.manager, "manager", "bin/manager", "operator binary")
+	flag.StringVar(&c.bare, "bare", "bin/bench-bare", "bare manager binary (test/bench/bare), the memory floor")
+	flag.StringVar(&c.crdDir, "crd-dir", "config/crd/bases", "CRDs to install")
+	flag.Float64Var(&c.qps, "qps", 50, "client QPS of the operator (--kube-api-qps) and of the write floor")
+	flag.IntVar(&c.burst, "burst", 100, "client burst of the operator (--kube-api-burst) and of the write floor")
+	flag.IntVar(&c.concurrency, "concurrency", 4, "operator --max-concurrent-reconciles, and the write floor's workers")
+	flag.DurationVar(&c.steady, "steady", 2*time.Minute, "steady-state window after convergence")
+	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "deadline for each phase (creation, convergence, floor)")
+	flag.StringVar(&c.workDir, "work-dir", "", "where logs, kubeconfigs and the audit log go (default: a new temp dir)")
+	flag.StringVar(&c.managerArgs, "manager-args", "", "extra operator flags, space separated")
+	flag.StringVar(&c.managerEnv, "manager-env", "", "extra environment of the operator process only, space separated (e.g. GOGC=50)")
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.FatalLevel+1)))
+	if c.n < deploysPerNamespace || c.n%deploysPerNamespace != 0 {
+		fmt.Fprintf(os.Stderr, "bench: -n must be a positive multiple of %d\n", deploysPerNamespace)
+		os.Exit(2)
+	}
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+// results are the figures the table and the BENCH line print.
+type results struct {
+	n                                  int
+	createSeconds, floorCreateSeconds  float64
+	opStart, converged, drained, end   time.Time
+	resyncReconciles                   float64
+	floorStart, floorEnd               time.Time
+	opRSS, opPeakRSS, opPeakHeap       float64
+	opHeapEnd, opCPU                   float64
+	bareRSS, barePeakRSS, barePeakHeap float64
+	bareCPU                            float64
+	readyReasons                       map[string]int
+	reqs                               []request
+}
+
+func run(c config) error {
+	ctx, cancel := context.WithCancel(ctrl.SetupSignalHandler())
+	defer cancel()
+	if c.workDir == "" {
+		d, err := os.MkdirTemp("", "gracefuldrain-bench-")
+		if err != nil {
+			return err
+		}
+		c.workDir = d
+	}
+	logf("work dir %s (logs, kubeconfigs, audit log)", c.workDir)
+	res := &results{n: c.n}
+
+	// Control plane, with an audit log of the measured users' requests.
+	policy := filepath.Join(c.workDir, "audit-policy.yaml")
+	auditLog := filepath.Join(c.workDir, "audit.log")
+	if err := os.WriteFile(policy, []byte(auditPolicy), 0o600); err != nil {
+		return err
+	}
+	env := &envtest.Environment{
+		CRDDirectoryPaths: []string{c.crdDir}, ErrorIfCRDPathMissing: true,
+		// A loaded API server with an audit log to flush takes longer than the default 20s to stop.
+		ControlPlaneStopTimeout: 2 * time.Minute,
+	}
+	env.ControlPlane.GetAPIServer().Configure().
+		Set("audit-policy-file", policy).
+		Set("audit-log-path", auditLog).
+		Set("audit-log-format", "json").
+		// envtest's default /24 holds 254 Services; the bench needs N.
+		Set("service-cluster-ip-range", "10.96.0.0/12")
+	adminCfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("starting envtest: %w", err)
+	}
+	defer func() {
+		if err := env.Stop(); err != nil {
+			logf("stopping envtest: %v", err)
+		}
+	}()
+	scheme := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(gdv1.AddToScheme(scheme))
+	adminCfg.QPS, adminCfg.Burst = 2000, 4000 // the bench's own setup traffic is not what is measured
+	admin, err := client.New(adminCfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	kubeconfigs := map[string]string{}
+	userCfgs := map[string]*rest.Config{}
+	for _, name := range []string{operatorUser, floorUser, bareUser} {
+		u, err := env.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, nil)
+		if err != nil {
+			return fmt.Errorf("adding user %s: %w", name, err)
+		}
+		kc, err := u.KubeConfig()
+		if err != nil {
+			return err
+		}
+		kubeconfigs[name] = filepath.Join(c.workDir, name+".kubeconfig")
+		if err := os.WriteFile(kubeconfigs[name], kc, 0o600); err != nil {
+			return err
+		}
+		userCfgs[name] = u.Config()
+	}
+
+	// Convergence is read from a watch on GracefulDrains, not by polling lists.
+	progress, err := watchPlanApplied(ctx, adminCfg, scheme, "bench-", c.n)
+	if err != nil {
+		return err
+	}
+
+	ops := newFleet("bench", c.n)
+	logf("creating %d namespaces, %d Deployments, Services and Ingresses", len(ops.Namespaces), c.n)
+	t := time.Now()
+	if err := withTimeout(ctx, c.timeout, func(ctx context.Context) error { return ops.create(ctx, admin, 16) }); err != nil {
+		return fmt.Errorf("creating the fleet: %w", err)
+	}
+	res.createSeconds = time.Since(t).Seconds()
+
+	if err := measureOperator(ctx, c, res, kubeconfigs, progress, admin, ops); err != nil {
+		return err
+	}
+
+	// The write floor, on a second identical fleet (the operator is stopped).
+	floorFleet := newFleet("floor", c.n)
+	logf("creating the write floor's fleet")
+	t = time.Now()
+	if err := withTimeout(ctx, c.timeout, func(ctx context.Context) error { return floorFleet.create(ctx, admin, 16) }); err != nil {
+		return fmt.Errorf("creating the floor fleet: %w", err)
+	}
+	res.floorCreateSeconds = time.Since(t).Seconds()
+	floorCfg := rest.CopyConfig(userCfgs[floorUser])
+	floorCfg.QPS, floorCfg.Burst = float32(c.qps), c.burst
+	floorClient, err := client.New(floorCfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+	logf("write floor: minimal writes at qps %.0f burst %d, %d workers", c.qps, c.burst, c.concurrency)
+	res.floorStart = time.Now()
+	if err := withTimeout(ctx, c.timeout, func(ctx context.Context) error {
+		return runFloor(ctx, floorClient, floorFleet, floorDefaults(), c.concurrency)
+	}); err != nil {
+		return err
+	}
+	res.floorEnd = time.Now()
+
+	if res.reqs, err = readAudit(auditLog); err != nil {
+		return fmt.Errorf("reading the audit log: %w", err)
+	}
+	printResults(os.Stdout, c, res)
+	return nil
+}
+
+// floorDefaults are the operator's flag defaults, with the sleep method it
+// picks on this (1.35) API server.
+func floorDefaults() plan.Defaults {
+	d := plan.DefaultSettings()
+	d.SleepMethod = plan.SleepNative
+	return d
+}
+
+func measureOperator(ctx context.Context, c config, res *results, kubeconfigs map[string]string, progress *planAppliedWatch, admin client.Client, ops *fleet) error {
+	args := []string{
+		"--kubeconfig", kubeconfigs[operatorUser], "--health-probe-bind-address=0",
+		fmt.Sprintf("--kube-api-qps=%g", c.qps), fmt.Sprintf("--kube-api-burst=%d", c.burst),
+		fmt.Sprintf("--max-concurrent-reconciles=%d", c.concurrency),
+	}
+	args = append(args, strings.Fields(c.managerArgs)...)
+	logf("starting the operator: %s %s %s", c.managerEnv, c.manager, strings.Join(args, " "))
+	op, err := startProcess("operator", c.manager, filepath.Join(c.workDir, "operator.log"), strings.Fields(c.managerEnv), args...)
+	if err != nil {
+		return err
+	}
+	defer op.stop()
+	res.opStart = op.started
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
+	if err := op.waitMetrics(ctx, time.Minute); err != nil {
+		return err
+	}
+	go op.sampleHeap(sampleCtx)
+
+	lastLog := time.Now()
+	if err := poll(ctx, c.timeout, 100*time.Millisecond, func() (bool, error) {
+		done, at := progress.state()
+		if time.Since(lastLog) > 10*time.Second {
+			logf("converging: %d/%d GracefulDrains PlanApplied=True", done, c.n)
+			lastLog = time.Now()
+		}
+		if done < c.n {
+			return false, nil
+		}
+		res.converged = at
+		return true, nil
+	}); err != nil {
+		return fmt.Errorf("waiting for convergence: %w (see %s/operator.log)", err, c.workDir)
+	}
+	logf("converged in %.1fs", res.converged.Sub(res.opStart).Seconds())
+
+	// Drained: nothing queued and nothing being reconciled, twice a second apart,
+	// so that follow-up reconciles of the operator's own writes are over.
+	idleSamples := 0
+	if err := poll(ctx, c.timeout, time.Second, func() (bool, error) {
+		m, err := op.scrape()
+		if err != nil {
+			return false, err
+		}
+		if m.sum("workqueue_depth", `name="gracefuldrain"`) == 0 && m.sum("controller_runtime_active_workers", `controller="gracefuldrain"`) == 0 {
+			idleSamples++
+		} else {
+			idleSamples = 0
+		}
+		return idleSamples >= 2, nil
+	}); err != nil {
+		return fmt.Errorf("waiting for the work queue to drain: %w", err)
+	}
+	res.drained = time.Now()
+	windowEnd := res.drained.Add(c.steady)
+	logf("work queue drained; steady-state window of %s starts, bare manager starting", c.steady)
+
+	bare, err := startProcess("bare", c.bare, filepath.Join(c.workDir, "bare.log"), nil, "--kubeconfig", kubeconfigs[bareUser])
+	if err != nil {
+		return err
+	}
+	defer bare.stop()
+	if err := bare.waitMetrics(ctx, time.Minute); err != nil {
+		return err
+	}
+	go bare.sampleHeap(sampleCtx)
+
+	// Forced resync: a label change on every namespace passes the operator's
+	// namespace predicate and maps to every Deployment in it, so every
+	// Deployment is reconciled once more against unchanged objects.
+	before, err := op.scrape()
+	if err != nil {
+		return err
+	}
+	reconcilesBefore := before.sum("controller_runtime_reconcile_total", `controller="gracefuldrain"`)
+	stamp := fmt.Sprint(time.Now().Unix())
+	if err := parallel(ctx, 8, len(ops.Namespaces), func(i int) error {
+		ns := ops.Namespaces[i].DeepCopy()
+		patch := client.MergeFrom(ns.DeepCopy())
+		ns.Labels["bench.gracefuldrain.io/resync"] = stamp
+		return admin.Patch(ctx, ns, patch)
+	}); err != nil {
+		return fmt.Errorf("forcing a resync: %w", err)
+	}
+	if err := poll(ctx, c.timeout, 500*time.Millisecond, func() (bool, error) {
+		m, err := op.scrape()
+		if err != nil {
+			return false, err
+		}
+		res.resyncReconciles = m.sum("controller_runtime_reconcile_total", `controller="gracefuldrain"`) - reconcilesBefore
+		return res.resyncReconciles >= float64(c.n), nil
+	}); err != nil {
+		return fmt.Errorf("waiting for the forced resync to reconcile every Deployment: %w", err)
+	}
+	logf("resync: %.0f reconciles", res.resyncReconciles)
+	if err := poll(ctx, c.timeout, time.Second, func() (bool, error) {
+		b, err := os.ReadFile(filepath.Join(c.workDir, "bare.log"))
+		return strings.Contains(string(b), "SYNCED"), err
+	}); err != nil {
+		return fmt.Errorf("waiting for the bare manager's cache: %w", err)
+	}
+	// The rest of the window is the measurement itself: writes are counted over it.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Until(windowEnd)):
+	}
+	res.end = time.Now()
+
+	m, err := op.scrape()
+	if err != nil {
+		return err
+	}
+	res.opCPU, res.opHeapEnd = m.sum("process_cpu_seconds_total"), m.sum("go_memstats_heap_inuse_bytes")
+	if res.opRSS, res.opPeakRSS, err = op.memory(); err != nil {
+		return err
+	}
+	res.opPeakHeap = op.peakHeap()
+	if bm, err := bare.scrape(); err == nil {
+		res.bareCPU = bm.sum("process_cpu_seconds_total")
+	}
+	if res.bareRSS, res.barePeakRSS, err = bare.memory(); err != nil {
+		return err
+	}
+	res.barePeakHeap = bare.peakHeap()
+	res.readyReasons = progress.readyReasons()
+	return nil
+}
+
+func withTimeout(ctx context.Context, d time.Duration, fn func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return fn(ctx)
+}
+
+// planAppliedWatch follows GracefulDrains in namespaces with a prefix and
+// records when the count of PlanApplied=True first reached the target.
+type planAppliedWatch struct {
+	prefix string
+	target int
+
+	mu      sync.Mutex
+	applied map[string]bool
+	ready   map[string]string // Ready condition reason per GracefulDrain
+	reached time.Time
+}
+
+func watchPlanApplied(ctx context.Context, cfg *rest.Config, scheme *runtime.Scheme, prefix string, target int) (*planAppliedWatch, error) {
+	w := &planAppliedWatch{prefix: prefix, target: target, applied: map[string]bool{}, ready: map[string]string{}}
+	c, err := cache.New(cfg, cache.Options{Scheme: scheme})
+	if err != nil {
+		return nil, err
+	}
+	inf, err := c.GetInformer(ctx, &gdv1.GracefulDrain{})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(o any) { w.observe(o, false) },
+		UpdateFunc: func(_, o any) { w.observe(o, false) },
+		DeleteFunc: func(o any) { w.observe(o, true) },
+	}); err != nil {
+		return nil, err
+	}
+	go func() { _ = c.Start(ctx) }()
+	if !c.WaitForCacheSync(ctx) {
+		return nil, fmt.Errorf("GracefulDrain watch did not sync")
+	}
+	return w, nil
+}
+
+func (w *planAppliedWatch) observe(o any, deleted bool) {
+	if t, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+		o, deleted = t.Obj, true
+	}
+	gd, ok := o.(*gdv1.GracefulDrain)
+	if !ok || !strings.HasPrefix(gd.Namespace, w.prefix) {
+		return
+	}
+	key := gd.Namespace + "/" + gd.Name
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if deleted {
+		delete(w.applied, key)
+		delete(w.ready, key)
+		return
+	}
+	w.applied[key] = meta.IsStatusConditionTrue(gd.Status.Conditions, gdv1.ConditionPlanApplied)
+	if r := meta.FindStatusCondition(gd.Status.Conditions, "Ready"); r != nil {
+		w.ready[key] = string(r.Status) + "/" + r.Reason
+	}
+	if w.reached.IsZero() && w.countLocked() >= w.target {
+		w.reached = time.Now()
+	}
+}
+
+func (w *planAppliedWatch) countLocked() int {
+	n := 0
+	for _, ok := range w.applied {
+		if ok {
+			n++
+		}
+	}
+	return n
+}
+
+func (w *planAppliedWatch) state() (int, time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.countLocked(), w.reached
+}
+
+func (w *planAppliedWatch) readyReasons() map[string]int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string]int{}
+	for _, r := range w.ready {
+		out[r]++
+	}
+	return out
+}

@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
+)
+
+// deploysPerNamespace: N Deployments are spread over N/10 opted-in namespaces.
+const deploysPerNamespace = 10
+
+// workload is one Deployment with the Service and ALB Ingress (ip targets)
+// that put it behind a load balancer, as a typical EKS app is deployed.
+type workload struct {
+	Deployment *appsv1.Deployment
+	Service    *corev1.Service
+	Ingress    *networkingv1.Ingress
+}
+
+// fleet is the generated object set: namespaces and their workloads.
+type fleet struct {
+	Namespaces []*corev1.Namespace
+	Workloads  map[string][]*workload // by namespace
+}
+
+func (f *fleet) deployments() int {
+	n := 0
+	for _, ws := range f.Workloads {
+		n += len(ws)
+	}
+	return n
+}
+
+// newFleet builds n Deployments in namespaces named prefix-000, prefix-001, ...
+func newFleet(prefix string, n int) *fleet {
+	f := &fleet{Workloads: map[string][]*workload{}}
+	for i := 0; i < n; i++ {
+		nsName := fmt.Sprintf("%s-%03d", prefix, i/deploysPerNamespace)
+		if i%deploysPerNamespace == 0 {
+			f.Namespaces = append(f.Namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+				Name:   nsName,
+				Labels: map[string]string{annotations.ModeKey: string(annotations.ModeEnforce)},
+			}})
+		}
+		f.Workloads[nsName] = append(f.Workloads[nsName], newWorkload(nsName, fmt.Sprintf("web-%d", i%deploysPerNamespace)))
+	}
+	return f
+}
+
+func newWorkload(ns, name string) *workload {
+	labels := map[string]string{"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "bench"}
+	selector := map[string]string{"app.kubernetes.io/name": name}
+	return &workload{
+		Deployment: &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
+			Spec: appsv1.DeploymentSpec{
+				Replicas: ptr.To[int32](2),
+				Selector: &metav1.LabelSelector{MatchLabels: selector},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{
+						Name:  "app",
+						Image: "public.ecr.aws/nginx/nginx:1.27",
+						Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
+						Env:   []corev1.EnvVar{{Name: "APP_NAME", Value: name}, {Name: "LOG_LEVEL", Value: "info"}},
+						Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+							corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi"),
+						}},
+					}}},
+				},
+			},
+		},
+		Service: &corev1.Service{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
+			Spec: corev1.ServiceSpec{
+				Selector: selector,
+				Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
+			},
+		},
+		Ingress: &networkingv1.Ingress{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels, Annotations: map[string]string{
+				"kubernetes.io/ingress.class":                "alb",
+				"alb.ingress.kubernetes.io/target-type":      "ip",
+				"alb.ingress.kubernetes.io/scheme":           "internet-facing",
+				"alb.ingress.kubernetes.io/healthcheck-path": "/healthz",
+			}},
+			Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{
+				Host: name + "." + ns + ".example.com",
+				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+					Paths: []networkingv1.HTTPIngressPath{{
+						Path: "/", PathType: ptr.To(networkingv1.PathTypePrefix),
+						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+							Name: name, Port: networkingv1.ServiceBackendPort{Number: 80},
+						}},
+					}},
+				}},
+			}}},
+		},
+	}
+}
+
+// create sends the fleet to the API server with the (unthrottled) admin
+// client, namespaces first. Created objects are updated in place with what
+// the server returned (defaults, resourceVersion), which the floor plans from.
+func (f *fleet) create(ctx context.Context, c client.Client, workers int) error {
+	if err := parallel(ctx, workers, len(f.Namespaces), func(i int) error {
+		return c.Create(ctx, f.Namespaces[i])
+	}); err != nil {
+		return err
+	}
+	var objs []client.Object
+	for _, ns := range f.Namespaces {
+		for _, w := range f.Workloads[ns.Name] {
+			objs = append(objs, w.Service, w.Ingress, w.Deployment)
+		}
+	}
+	return parallel(ctx, workers, len(objs), func(i int) error { return c.Create(ctx, objs[i]) })
+}
+
+// parallel runs fn(0..n-1) on the given number of workers and returns the first error.
+func parallel(ctx context.Context, workers, n int, fn func(i int) error) error {
+	var (
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
+	)
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		mu.Lock()
+		failed := firstErr != nil
+		mu.Unlock()
+		if failed || ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}

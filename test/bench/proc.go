@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// process is a measured child process (the operator or the bare manager)
+// with a Prometheus endpoint.
+type process struct {
+	name       string
+	cmd        *exec.Cmd
+	metricsURL string
+	started    time.Time
+	done       chan struct{} // closed when the process has exited
+	exitErr    error         // set before done is closed
+
+	mu           sync.Mutex
+	peakHeapUsed float64 // highest go_memstats_heap_inuse_bytes seen by the sampler
+}
+
+// startProcess runs bin with args plus a metrics endpoint on a free port, with
+// this process's environment plus env; its output goes to logPath.
+func startProcess(name, bin, logPath string, env []string, args ...string) (*process, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	p := &process{name: name, metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", port), done: make(chan struct{})}
+	p.cmd = exec.Command(bin, append(args, fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port))...)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	p.cmd.Env = append(os.Environ(), env...)
+	p.started = time.Now()
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		p.exitErr = p.cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+// stop sends SIGTERM and waits for the process to exit, killing it after a deadline.
+func (p *process) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// metrics is one scrape: sample name with labels ("name{a=\"b\"}") -> value.
+type metrics map[string]float64
+
+func (p *process) scrape() (metrics, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.metricsURL, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", p.metricsURL, resp.Status)
+	}
+	return parseMetrics(resp.Body)
+}
+
+func parseMetrics(r io.Reader) (metrics, error) {
+	m := metrics{}
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		m[line[:i]] = v
+	}
+	return m, sc.Err()
+}
+
+// sum adds every sample of the metric whose labels contain all the given
+// fragments, e.g. sum("controller_runtime_reconcile_total", `controller="gracefuldrain"`).
+func (m metrics) sum(name string, labelFragments ...string) float64 {
+	total := 0.0
+next:
+	for k, v := range m {
+		if k != name && !strings.HasPrefix(k, name+"{") {
+			continue
+		}
+		for _, f := range labelFragments {
+			if !strings.Contains(k, f) {
+				continue next
+			}
+		}
+		total += v
+	}
+	return total
+}
+
+// waitMetrics polls until the metrics endpoint answers (the process is up).
+func (p *process) waitMetrics(ctx context.Context, timeout time.Duration) error {
+	return poll(ctx, timeout, 100*time.Millisecond, func() (bool, error) {
+		select {
+		case <-p.done:
+			return false, fmt.Errorf("%s exited: %v", p.name, p.exitErr)
+		default:
+		}
+		_, err := p.scrape()
+		return err == nil, nil
+	})
+}
+
+// sampleHeap records the peak in-use heap once a second until ctx ends. RSS
+// needs no sampling: the kernel keeps its peak (VmHWM).
+func (p *process) sampleHeap(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		if m, err := p.scrape(); err == nil {
+			p.mu.Lock()
+			p.peakHeapUsed = max(p.peakHeapUsed, m.sum("go_memstats_heap_inuse_bytes"))
+			p.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (p *process) peakHeap() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.peakHeapUsed
+}
+
+// memory reads the process's current and peak resident set (bytes) from /proc.
+func (p *process) memory() (rss, peakRSS float64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			rss = kb * 1024
+		case "VmHWM:":
+			peakRSS = kb * 1024
+		}
+	}
+	return rss, peakRSS, nil
+}
+
+// poll calls cond every interval until it returns true, an error, or the timeout.
+func poll(ctx context.Context, timeout, interval time.Duration, cond func() (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		ok, err := cond()
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("condition not met within %s", timeout)
+		case <-t.C:
+		}
+	}
+}
