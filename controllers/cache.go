@@ -1,7 +1,6 @@
 package controllers
 
 import (
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -14,17 +13,18 @@ import (
 
 // CacheOptions keeps in memory only what the operator reads: other managers'
 // managedFields are dropped from every object (the operator needs only its
-// own entry, to know which fields it owns), and pods are cut down to labels,
-// owners, readiness gates and status.
+// own entry, to know which fields it owns), so are kubectl's last-applied
+// copies and the fields slim.DropUnread lists, and pods are cut down to
+// labels, owners, readiness gates and status.
 func CacheOptions() cache.Options {
 	return cache.Options{
-		DefaultTransform: slim.KeepOwnManagedFields(plan.FieldManager),
+		DefaultTransform: slim.Chain(slim.KeepOwnManagedFields(plan.FieldManager), slim.DropUnread),
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}:        {Transform: slim.Pod},
-			&appsv1.Deployment{}: {Transform: slim.KeepOwnManagedFields(plan.FieldManager)},
+			&corev1.Pod{}: {Transform: slim.Pod},
 			// The namespace entries that own the readiness-gate label tell when it was set.
-			&corev1.Namespace{}: {Transform: slim.KeepManagedFieldsMentioning(plan.FieldManager, "f:"+annotations.ReadinessGateInjectLabel)},
-			crdMetadata():       {Field: fields.OneTermEqualSelector("metadata.name", TargetGroupBindingCRDName)},
+			&corev1.Namespace{}: {Transform: slim.Chain(
+				slim.KeepManagedFieldsMentioning(plan.FieldManager, "f:"+annotations.ReadinessGateInjectLabel), slim.DropUnread)},
+			crdMetadata(): {Field: fields.OneTermEqualSelector("metadata.name", TargetGroupBindingCRDName)},
 		},
 	}
 }

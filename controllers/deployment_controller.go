@@ -6,9 +6,11 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -63,6 +65,11 @@ type DeploymentReconciler struct {
 
 	// targetGroupBindings is set once the TargetGroupBinding CRD is watched.
 	targetGroupBindings atomic.Bool
+	// labelledNamespaces: namespace UID -> resourceVersion on which the
+	// readiness-gate label was applied (see claimNamespaceLabel).
+	labelledNamespaces sync.Map
+	// written: Deployment key -> writtenDrain (see lastWritten).
+	written sync.Map
 }
 
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
@@ -115,6 +122,8 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	cachedVersion := gd.ResourceVersion
+	gd, exists = r.lastWritten(req.NamespacedName, gd, exists)
 
 	drainPlan := plan.Compute(plan.Input{Deployment: &deploy, Attachments: found.Attachments, Defaults: r.Defaults, Overrides: settings.Overrides})
 	in := report.Input{
@@ -153,16 +162,23 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		if gd, err = r.createGracefulDrain(ctx, &deploy); err != nil {
 			return ctrl.Result{}, err
 		}
+		r.remember(req.NamespacedName, gd, cachedVersion)
 	}
 	newStatus := report.Status(gd.Status, gd.Generation, in)
 	r.recordTransitions(ctx, &deploy, gd.Status, newStatus, in)
 	recordMetrics(req.NamespacedName, mode, newStatus, len(in.Problems) > 0)
 	if !equality.Semantic.DeepEqual(gd.Status, newStatus) {
+		if v := logger.V(1); v.Enabled() {
+			v.Info("status changed", "diff", cmp.Diff(gd.Status, newStatus))
+		}
 		patch := client.MergeFrom(gd.DeepCopy())
+		before := gd.ResourceVersion
 		gd.Status = newStatus
 		if err := r.Status().Patch(ctx, gd, patch); err != nil {
+			r.written.Delete(req.NamespacedName)
 			return ctrl.Result{}, err
 		}
+		r.remember(req.NamespacedName, gd, cachedVersion, before)
 	}
 	if in.ApplyError != nil {
 		return ctrl.Result{}, in.ApplyError // retried with backoff
@@ -224,7 +240,7 @@ func (r *DeploymentReconciler) discover(ctx context.Context, deploy *appsv1.Depl
 	}
 	if len(in.Ingresses) > 0 {
 		var classes networkingv1.IngressClassList
-		if err := r.List(ctx, &classes); err != nil {
+		if err := r.List(ctx, &classes, client.UnsafeDisableDeepCopy); err != nil {
 			return discovery.Result{}, err
 		}
 		in.IngressClasses = classes.Items
@@ -237,11 +253,12 @@ func (r *DeploymentReconciler) discover(ctx context.Context, deploy *appsv1.Depl
 func (r *DeploymentReconciler) enforce(ctx context.Context, deploy *appsv1.Deployment, ns *corev1.Namespace, in *report.Input) error {
 	logger := log.FromContext(ctx)
 	if in.Plan.NeedsReadinessGate {
-		if _, set := ns.Labels[annotations.ReadinessGateInjectLabel]; !set {
+		if _, set := ns.Labels[annotations.ReadinessGateInjectLabel]; !set && r.claimNamespaceLabel(ns) {
 			nsApply := corev1ac.Namespace(ns.Name).WithLabels(map[string]string{
 				annotations.ReadinessGateInjectLabel: annotations.ReadinessGateInjectEnabled,
 			})
 			if err := r.Apply(ctx, nsApply, client.FieldOwner(plan.FieldManager)); err != nil {
+				r.labelledNamespaces.Delete(ns.UID)
 				return fmt.Errorf("labelling namespace %s: %w", ns.Name, err)
 			}
 			appliesTotal.WithLabelValues("namespace").Inc()
@@ -255,15 +272,40 @@ func (r *DeploymentReconciler) enforce(ctx context.Context, deploy *appsv1.Deplo
 	if len(in.Pending) == 0 {
 		return nil
 	}
-	if err := r.Apply(ctx, plan.ApplyConfiguration(deploy, in.Plan), client.FieldOwner(plan.FieldManager), client.ForceOwnership); err != nil {
+	applied := plan.ApplyConfiguration(deploy, in.Plan)
+	if err := r.Apply(ctx, applied, client.FieldOwner(plan.FieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("applying drain settings to Deployment %s/%s: %w", deploy.Namespace, deploy.Name, err)
 	}
 	appliesTotal.WithLabelValues("deployment").Inc()
 	in.Applied = true
+	// Describe the Deployment as it now is (the apply answers with the object),
+	// so the status written now is the one the next reconcile computes too: one
+	// status write per apply instead of two.
+	if applied.Generation != nil {
+		deploy.Generation = *applied.Generation
+	} else {
+		deploy.Generation++ // a pod template change always bumps it by one
+	}
 	changes := report.DescribeChanges(in.Pending)
 	r.Recorder.Eventf(deploy, nil, corev1.EventTypeNormal, EventDrainSettingsApplied, "ApplyDrainPlan", "Applied drain settings: %s", changes)
 	logger.Info("applied drain settings", "changes", changes)
 	return nil
+}
+
+// claimNamespaceLabel makes one worker label a namespace once. Until the cache
+// shows the label, other Deployments of the namespace see the old namespace;
+// the claim holds while the cached namespace is the one the claim was made on.
+func (r *DeploymentReconciler) claimNamespaceLabel(ns *corev1.Namespace) bool {
+	prev, claimed := r.labelledNamespaces.LoadOrStore(ns.UID, ns.ResourceVersion)
+	if !claimed {
+		return true
+	}
+	if prev == ns.ResourceVersion {
+		return false // labelled (or being labelled) on this very version
+	}
+	// The namespace changed since and still lacks the label (someone removed it): label again.
+	r.labelledNamespaces.Store(ns.UID, ns.ResourceVersion)
+	return true
 }
 
 // pods returns the (slim) pods selected by the Deployment, from the cache.
@@ -276,7 +318,7 @@ func (r *DeploymentReconciler) pods(ctx context.Context, deploy *appsv1.Deployme
 		return nil, nil //nolint:nilerr // an invalid selector selects no pods; the API server rejects it anyway
 	}
 	var pods corev1.PodList
-	if err := r.List(ctx, &pods, client.InNamespace(deploy.Namespace), client.MatchingLabelsSelector{Selector: sel}); err != nil {
+	if err := r.List(ctx, &pods, client.InNamespace(deploy.Namespace), client.MatchingLabelsSelector{Selector: sel}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, err
 	}
 	return pods.Items, nil
@@ -291,6 +333,45 @@ func (r *DeploymentReconciler) getGracefulDrain(ctx context.Context, deploy *app
 		return &gdv1.GracefulDrain{}, false, nil
 	}
 	return gd, err == nil, err
+}
+
+// writtenDrain is a GracefulDrain as the operator last wrote it, and the
+// resourceVersions known to be older than that write ("" for "not created yet").
+type writtenDrain struct {
+	drain *gdv1.GracefulDrain
+	stale map[string]bool
+}
+
+// remember records a write; older lists the versions it replaced.
+func (r *DeploymentReconciler) remember(key types.NamespacedName, written *gdv1.GracefulDrain, older ...string) {
+	w := writtenDrain{drain: written.DeepCopy(), stale: map[string]bool{}}
+	if v, ok := r.written.Load(key); ok {
+		for version := range v.(writtenDrain).stale {
+			w.stale[version] = true
+		}
+	}
+	for _, version := range older {
+		w.stale[version] = true
+	}
+	r.written.Store(key, w)
+}
+
+// lastWritten returns what the operator last wrote while the cache has not
+// caught up with it yet (the cache still holds the version from before the
+// write, or no object after a create). Without it the reconcile that the
+// write itself triggers would compare against the stale copy and write the
+// same status a second time.
+func (r *DeploymentReconciler) lastWritten(key types.NamespacedName, cached *gdv1.GracefulDrain, exists bool) (*gdv1.GracefulDrain, bool) {
+	v, ok := r.written.Load(key)
+	if !ok {
+		return cached, exists
+	}
+	w := v.(writtenDrain)
+	if (!exists && w.stale[""]) || (exists && cached.UID == w.drain.UID && w.stale[cached.ResourceVersion]) {
+		return w.drain.DeepCopy(), true
+	}
+	r.written.Delete(key) // the cache has caught up (or someone else wrote): trust it
+	return cached, exists
 }
 
 // createGracefulDrain creates the Deployment's GracefulDrain, owned by the
@@ -311,6 +392,7 @@ func (r *DeploymentReconciler) createGracefulDrain(ctx context.Context, deploy *
 func (r *DeploymentReconciler) leaveManagement(ctx context.Context, deploy *appsv1.Deployment, why string) error {
 	key := client.ObjectKeyFromObject(deploy)
 	forgetDeployment(key)
+	r.written.Delete(key)
 	var gd gdv1.GracefulDrain
 	if err := r.Get(ctx, key, &gd); err != nil {
 		return client.IgnoreNotFound(err)
@@ -320,6 +402,7 @@ func (r *DeploymentReconciler) leaveManagement(ctx context.Context, deploy *apps
 }
 
 func (r *DeploymentReconciler) deleteGracefulDrain(ctx context.Context, key types.NamespacedName) error {
+	r.written.Delete(key)
 	gd := &gdv1.GracefulDrain{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}}
 	return client.IgnoreNotFound(r.Delete(ctx, gd))
 }

@@ -367,6 +367,10 @@ func TestNoWriteWhenNothingChanged(t *testing.T) {
 	// Settled: one apply of the Deployment, one label on the namespace.
 	g.Eventually(func() []string { return writes.matching(deployPath) }).WithTimeout(timeout).Should(HaveLen(1))
 	g.Expect(writes.matching(nsPath)).To(HaveLen(1))
+	// One status write: the status written with the apply already describes
+	// the Deployment the apply produced, so the reconcile it triggers writes nothing.
+	g.Expect(writes.matching("/namespaces/" + ns + "/gracefuldrains/web/status")).To(HaveLen(1))
+	g.Expect(writes.matching("POST /apis/gracefuldrain.io/v1alpha1/namespaces/" + ns + "/gracefuldrains")).To(HaveLen(1))
 	generation := getDeployment(g, ns, "web").Generation
 	all := len(writes.matching("/namespaces/" + ns + "/"))
 

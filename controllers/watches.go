@@ -99,7 +99,7 @@ func requestsFor(deploys []appsv1.Deployment) []reconcile.Request {
 
 func (r *DeploymentReconciler) deploymentsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
 	var list appsv1.DeploymentList
-	if err := r.List(ctx, &list, client.InNamespace(o.GetName())); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(o.GetName()), client.UnsafeDisableDeepCopy); err != nil {
 		log.FromContext(ctx).Error(err, "listing Deployments of namespace", "namespace", o.GetName())
 		return nil
 	}
@@ -139,7 +139,7 @@ func (r *DeploymentReconciler) deploymentsOfIngressClass(ctx context.Context, o 
 	var out []reconcile.Request
 	for _, key := range []string{o.GetName(), ""} {
 		var ings networkingv1.IngressList
-		if err := r.List(ctx, &ings, client.MatchingFields{indexIngressClass: key}); err != nil {
+		if err := r.List(ctx, &ings, client.MatchingFields{indexIngressClass: key}, client.UnsafeDisableDeepCopy); err != nil {
 			log.FromContext(ctx).Error(err, "mapping IngressClass to Ingresses", "ingressClass", o.GetName())
 			return nil
 		}
@@ -174,18 +174,26 @@ func (r *DeploymentReconciler) deploymentOfPod(ctx context.Context, o client.Obj
 }
 
 // deploymentsSelectedBy lists, through the template-label index, the
-// Deployments in the Service's namespace whose pod template it selects.
+// Deployments in the Service's namespace whose pod template it selects. It
+// looks up every selector pair and filters the shortest list, so a label that
+// every Deployment shares (team=shop) does not turn one event into a scan.
 func deploymentsSelectedBy(ctx context.Context, c client.Reader, svc *corev1.Service) ([]appsv1.Deployment, error) {
-	pairs := discovery.SelectorPairs(svc)
-	if len(pairs) == 0 {
-		return nil, nil
+	var shortest []appsv1.Deployment
+	for i, pair := range discovery.SelectorPairs(svc) {
+		var list appsv1.DeploymentList
+		// Read-only: the cache's objects are only looked at, never changed.
+		if err := c.List(ctx, &list, client.InNamespace(svc.Namespace), client.MatchingFields{indexTemplateLabel: pair}, client.UnsafeDisableDeepCopy); err != nil {
+			return nil, err
+		}
+		if i == 0 || len(list.Items) < len(shortest) {
+			shortest = list.Items
+		}
+		if len(shortest) == 0 {
+			return nil, nil
+		}
 	}
-	var list appsv1.DeploymentList
-	if err := c.List(ctx, &list, client.InNamespace(svc.Namespace), client.MatchingFields{indexTemplateLabel: pairs[0]}); err != nil {
-		return nil, err
-	}
-	out := list.Items[:0]
-	for _, d := range list.Items {
+	var out []appsv1.Deployment
+	for _, d := range shortest {
 		if discovery.ServiceSelectsTemplate(svc, d.Spec.Template.Labels) {
 			out = append(out, d)
 		}
@@ -200,7 +208,7 @@ func servicesSelecting(ctx context.Context, c client.Reader, deploy *appsv1.Depl
 	var out []corev1.Service
 	for _, pair := range discovery.LabelPairs(deploy.Spec.Template.Labels) {
 		var list corev1.ServiceList
-		if err := c.List(ctx, &list, client.InNamespace(deploy.Namespace), client.MatchingFields{indexSelectorLabel: pair}); err != nil {
+		if err := c.List(ctx, &list, client.InNamespace(deploy.Namespace), client.MatchingFields{indexSelectorLabel: pair}, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, err
 		}
 		for _, s := range list.Items {
@@ -220,7 +228,7 @@ func ingressesForServices(ctx context.Context, c client.Reader, namespace string
 	var out []networkingv1.Ingress
 	for _, name := range services {
 		var list networkingv1.IngressList
-		if err := c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexBackendService: name}); err != nil {
+		if err := c.List(ctx, &list, client.InNamespace(namespace), client.MatchingFields{indexBackendService: name}, client.UnsafeDisableDeepCopy); err != nil {
 			return nil, err
 		}
 		for _, ing := range list.Items {

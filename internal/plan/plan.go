@@ -150,9 +150,12 @@ func planPreStop(cp *ContainerPlan, c *corev1.Container, co ContainerOwnership, 
 		cp.PreStop = PreStopCustom
 	case co.PreStop:
 		// The operator's own sleep, kept in the form it has so that a changed
-		// sleep-method flag does not restart every Deployment.
+		// sleep-method flag does not restart every Deployment. It is no
+		// "existing" hook of the user's: reporting it would make the status
+		// after an apply differ from the one written with it.
 		cp.PreStop = PreStopSet
 		cp.PreStopHook = form.withSeconds(p.PreStopSeconds)
+		cp.ExistingPreStop = ""
 	case form.seconds >= p.PreStopSeconds:
 		cp.PreStop = PreStopKeep
 		return form.seconds

@@ -163,17 +163,17 @@ func TestComputePreStopHooks(t *testing.T) {
 		{
 			name: "operator's native sleep is re-applied with the plan's value",
 			hook: nativeSleep(40), owned: ownedSleepFields, override: ptr[int32](20),
-			action: PreStopSet, existing: "sleep 40s", sent: nativeSleep(20),
+			action: PreStopSet, existing: "", sent: nativeSleep(20), // the operator's own hook is no "existing" one
 		},
 		{
 			name: "operator's exec sleep stays exec when the method is native",
 			hook: execHook("sleep", "40"), owned: ownedExecFields, method: SleepNative, override: ptr[int32](60),
-			action: PreStopSet, existing: "exec [sleep 40]", sent: execHook("sleep", "60"),
+			action: PreStopSet, existing: "", sent: execHook("sleep", "60"),
 		},
 		{
 			name: "operator's sleep at the plan's value is still sent (it owns it)",
 			hook: nativeSleep(40), owned: ownedSleepFields,
-			action: PreStopSet, existing: "sleep 40s", sent: nativeSleep(40),
+			action: PreStopSet, existing: "", sent: nativeSleep(40),
 		},
 	}
 	for _, tt := range tests {

@@ -161,16 +161,15 @@ func DescribeChanges(changes []plan.Change) string {
 
 func rolledOutCondition(in Input) metav1.Condition {
 	c := metav1.Condition{Type: gdv1.ConditionRolledOut, Status: metav1.ConditionFalse, Reason: gdv1.ReasonRolloutInProgress}
-	if in.Applied {
-		c.Message = "The rollout that carries the drain plan has started; the old pods are not protected until it finishes."
-		return c
-	}
 	done, msg := RolloutComplete(in.Deployment)
-	if done {
+	switch {
+	case done && in.Applied: // the apply's new generation is not in this object: never call that rolled out
+		c.Message = "The rollout that carries the drain plan has started."
+	case done:
 		c.Status, c.Reason, c.Message = metav1.ConditionTrue, gdv1.ReasonRolloutComplete, msg
-		return c
+	default:
+		c.Message = msg
 	}
-	c.Message = msg
 	return c
 }
 

@@ -74,7 +74,7 @@ func TestConditions(t *testing.T) {
 			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonAuditOnly, wantMessage: "terminationGracePeriodSeconds: 30 -> 70"},
 		{name: "audit already compliant is protected", mutate: func(in *Input) { in.Mode = annotations.ModeAudit },
 			wantReady: metav1.ConditionTrue, wantReason: gdv1.ReasonProtected},
-		{name: "just applied: rollout starts", mutate: func(in *Input) { in.Pending = pending; in.Applied = true },
+		{name: "just applied: rollout starts", mutate: func(in *Input) { in.Pending = pending; in.Applied = true; in.Deployment.Generation = 3 },
 			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress,
 			wantCond: map[string]string{gdv1.ConditionPlanApplied: gdv1.ReasonApplied, gdv1.ConditionReadinessGates: gdv1.ReasonPending}},
 		{name: "generation not observed", mutate: func(in *Input) { in.Deployment.Generation = 3 },
@@ -143,13 +143,18 @@ func TestStatusKeepsTransitionTimesAndAppliedReason(t *testing.T) {
 	in := protectedInput()
 	in.Pending = []plan.Change{{Field: "terminationGracePeriodSeconds", Before: "30", After: "70"}}
 	in.Applied = true
+	in.Deployment.Generation = 3 // the apply's answer
 	first := Status(gdv1.GracefulDrainStatus{}, 1, in)
 	for i := range first.Conditions {
 		first.Conditions[i].LastTransitionTime = metav1.Unix(1000, 0)
 	}
-	// Next reconcile: the Deployment carries the plan; nothing pending.
+	// Next reconcile: the Deployment carries the plan; nothing pending; its
+	// controller has not observed the new generation yet. Nothing to write.
 	in.Pending, in.Applied = nil, false
 	second := Status(first, 1, in)
+	if !equalConditions(first.Conditions, second.Conditions) {
+		t.Fatalf("the reconcile after an apply would write status again:\n%+v\n%+v", first.Conditions, second.Conditions)
+	}
 	applied := meta.FindStatusCondition(second.Conditions, gdv1.ConditionPlanApplied)
 	if applied.Reason != gdv1.ReasonApplied || applied.LastTransitionTime != metav1.Unix(1000, 0) {
 		t.Fatalf("PlanApplied after apply = %+v, want Applied with the first transition time", applied)

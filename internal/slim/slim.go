@@ -5,7 +5,9 @@ package slim
 import (
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -54,6 +56,58 @@ func KeepManagedFieldsMentioning(manager, needle string) func(any) (any, error) 
 		obj.SetManagedFields(kept)
 		return in, nil
 	}
+}
+
+// LastAppliedAnnotation is kubectl's copy of the whole last applied manifest:
+// often the largest part of an object, and never read by the operator.
+const LastAppliedAnnotation = "kubectl.kubernetes.io/last-applied-configuration"
+
+// Chain runs transforms in order.
+func Chain(transforms ...func(any) (any, error)) func(any) (any, error) {
+	return func(in any) (any, error) {
+		var err error
+		for _, t := range transforms {
+			if in, err = t(in); err != nil {
+				return in, err
+			}
+		}
+		return in, nil
+	}
+}
+
+// DropUnread removes what the operator never reads of the kinds it caches:
+// kubectl's last-applied copy everywhere; for Deployments the parts of the pod
+// template the plan does not look at (env, volumes, commands); the status of
+// Services and Ingresses; a Namespace's spec and status. The operator writes
+// Deployments only by server-side apply of its own fields, never by sending a
+// cached object back, so nothing dropped here can be lost.
+func DropUnread(in any) (any, error) {
+	if obj, err := meta.Accessor(in); err == nil {
+		if a := obj.GetAnnotations(); a != nil {
+			if _, ok := a[LastAppliedAnnotation]; ok {
+				delete(a, LastAppliedAnnotation)
+				obj.SetAnnotations(a)
+			}
+		}
+	}
+	switch o := in.(type) {
+	case *appsv1.Deployment:
+		spec := &o.Spec.Template.Spec
+		spec.Volumes = nil
+		for _, cs := range [][]corev1.Container{spec.Containers, spec.InitContainers} {
+			for i := range cs {
+				cs[i].Env, cs[i].EnvFrom, cs[i].VolumeMounts, cs[i].VolumeDevices = nil, nil, nil, nil
+				cs[i].Command, cs[i].Args = nil, nil
+			}
+		}
+	case *corev1.Service:
+		o.Status = corev1.ServiceStatus{}
+	case *networkingv1.Ingress:
+		o.Status = networkingv1.IngressStatus{}
+	case *corev1.Namespace:
+		o.Spec, o.Status = corev1.NamespaceSpec{}, corev1.NamespaceStatus{}
+	}
+	return in, nil
 }
 
 // Pod keeps what the operator reads of a pod: identity, labels and owners,

@@ -3,6 +3,7 @@ package slim
 import (
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -72,5 +73,50 @@ func TestPodKeepsOnlyWhatIsRead(t *testing.T) {
 	}
 	if len(p.Spec.Containers) != 0 || p.Annotations != nil || p.ManagedFields != nil || p.Status.PodIP != "" || p.Status.ContainerStatuses[0].Image != "" {
 		t.Fatalf("unread fields kept: %+v", p)
+	}
+}
+
+func TestDropUnread(t *testing.T) {
+	annotations := func() map[string]string {
+		return map[string]string{LastAppliedAnnotation: "{...}", "gracefuldrain.io/prestop-seconds": "70"}
+	}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Annotations: annotations()}}
+	d.Spec.Template.Labels = map[string]string{"app": "web"}
+	d.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "data"}}
+	d.Spec.Template.Spec.Containers = []corev1.Container{{
+		Name: "app", Image: "nginx", Env: []corev1.EnvVar{{Name: "A"}}, Command: []string{"run"},
+		Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: 80}},
+		Lifecycle:      &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 5}}},
+		ReadinessProbe: &corev1.Probe{}, LivenessProbe: &corev1.Probe{},
+	}}
+	if _, err := DropUnread(d); err != nil {
+		t.Fatal(err)
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	if _, kept := d.Annotations[LastAppliedAnnotation]; kept || d.Annotations["gracefuldrain.io/prestop-seconds"] != "70" {
+		t.Fatalf("annotations: %v", d.Annotations)
+	}
+	if c.Env != nil || c.Command != nil || d.Spec.Template.Spec.Volumes != nil {
+		t.Fatalf("unread fields kept: %+v", c)
+	}
+	if c.Name != "app" || len(c.Ports) != 1 || c.Lifecycle == nil || c.ReadinessProbe == nil || c.LivenessProbe == nil || d.Spec.Template.Labels["app"] != "web" {
+		t.Fatalf("read fields lost: %+v", c)
+	}
+
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Annotations: annotations()},
+		Spec:   corev1.ServiceSpec{Selector: map[string]string{"app": "web"}},
+		Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{Hostname: "x"}}}}}
+	_, _ = DropUnread(svc)
+	if len(svc.Status.LoadBalancer.Ingress) != 0 || svc.Spec.Selector["app"] != "web" || len(svc.Annotations) != 1 {
+		t.Fatalf("service: %+v", svc)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"gracefuldrain.io/mode": "enforce"}},
+		Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{"kubernetes"}}}
+	_, _ = DropUnread(ns)
+	if ns.Spec.Finalizers != nil || ns.Labels["gracefuldrain.io/mode"] != "enforce" {
+		t.Fatalf("namespace: %+v", ns)
+	}
+	if out, err := Chain(DropUnread, KeepOwnManagedFields("x"))("not an object"); err != nil || out != "not an object" {
+		t.Fatalf("non-objects pass through: %v %v", out, err)
 	}
 }
