@@ -40,6 +40,7 @@ func init() {
 // options are the manager's flags; README.md lists them with their reasons.
 type options struct {
 	metricsAddr, probeAddr string
+	pprofAddr              string
 	leaderElect            bool
 	leaderElectionNS       string
 	forceAudit             bool
@@ -57,6 +58,7 @@ func parseFlags(args []string) (options, *zap.Options, error) {
 	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
 	fs.StringVar(&o.metricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; \"0\" turns it off.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz endpoints.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", "", "Address of Go's /debug/pprof endpoints, for profiling; off when empty.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica writes; on in config/default.")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
 	fs.BoolVar(&o.forceAudit, "force-audit", false, "Report only: treat every opted-in namespace as mode audit and never write Deployments or Namespaces.")
@@ -144,6 +146,7 @@ func run(ctx context.Context, cfg *rest.Config, o options) error {
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:  o.probeAddr,
+		PprofBindAddress:        o.pprofAddr,
 		LeaderElection:          o.leaderElect,
 		LeaderElectionID:        "gracefuldrain.gracefuldrain.io",
 		LeaderElectionNamespace: o.leaderElectionNS,
