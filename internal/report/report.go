@@ -142,7 +142,7 @@ func planAppliedCondition(in Input, previous *metav1.Condition) metav1.Condition
 		c.Message = "The Deployment's pod template carries the drain plan."
 	case in.Applied:
 		c.Status, c.Reason = metav1.ConditionTrue, gdv1.ReasonApplied
-		c.Message = "Applied: " + DescribeChanges(in.Pending) + "."
+		c.Message = "gracefuldrain applied " + DescribeChanges(in.Pending) + "."
 	default: // audit mode, or enforce mode that did not apply (never both pending and not applied otherwise)
 		c.Status, c.Reason = metav1.ConditionFalse, gdv1.ReasonAuditOnly
 		c.Message = "Audit mode, nothing was changed; enforce mode would set " + DescribeChanges(in.Pending) + "."
