@@ -88,22 +88,8 @@ func Parse(namespaceRef string, nsLabels map[string]string, deploymentRef string
 			s.Problems = append(s.Problems, problem(deploymentRef, ModeKey, v, "Expected enforce, audit or off."))
 		}
 	}
-	if v, ok := annotations[PreStopSecondsKey]; ok {
-		n, p := seconds(deploymentRef, PreStopSecondsKey, v, MinPreStopSeconds, MaxPreStopSeconds)
-		if p != nil {
-			s.Problems = append(s.Problems, *p)
-		} else {
-			s.Overrides.PreStopSeconds = &n
-		}
-	}
-	if v, ok := annotations[ShutdownSecondsKey]; ok {
-		n, p := seconds(deploymentRef, ShutdownSecondsKey, v, MinShutdownSeconds, MaxShutdownSeconds)
-		if p != nil {
-			s.Problems = append(s.Problems, *p)
-		} else {
-			s.Overrides.ShutdownSeconds = &n
-		}
-	}
+	s.Overrides.PreStopSeconds = s.secondsOverride(deploymentRef, annotations, PreStopSecondsKey, MinPreStopSeconds, MaxPreStopSeconds)
+	s.Overrides.ShutdownSeconds = s.secondsOverride(deploymentRef, annotations, ShutdownSecondsKey, MinShutdownSeconds, MaxShutdownSeconds)
 	if v, ok := annotations[ReadinessProbeKey]; ok {
 		switch v {
 		case "derive":
@@ -114,6 +100,21 @@ func Parse(namespaceRef string, nsLabels map[string]string, deploymentRef string
 		}
 	}
 	return s
+}
+
+// secondsOverride reads an optional seconds annotation: nil when absent or
+// invalid (then a Problem is recorded).
+func (s *Settings) secondsOverride(ref string, annotations map[string]string, key string, lowest, highest int64) *int32 {
+	v, ok := annotations[key]
+	if !ok {
+		return nil
+	}
+	n, p := seconds(ref, key, v, lowest, highest)
+	if p != nil {
+		s.Problems = append(s.Problems, *p)
+		return nil
+	}
+	return &n
 }
 
 func seconds(ref, key, value string, lowest, highest int64) (int32, *discovery.Problem) {
