@@ -249,6 +249,9 @@ func resolveTargetPort(d *appsv1.Deployment, sp *corev1.ServicePort) (container 
 		return "", 0, false
 	}
 	n := targetPortNumber(sp)
+	if n < 1 || n > 65535 {
+		return "", 0, false // no container can listen there (the API server refuses such ports anyway)
+	}
 	for _, c := range containers {
 		for _, cp := range c.Ports {
 			if cp.ContainerPort == n {
