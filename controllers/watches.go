@@ -34,30 +34,42 @@ const (
 	indexIngressClass = "spec.ingressClassName"
 )
 
+// fieldIndex is one field index: the kind, the field name, and how to extract it.
+type fieldIndex struct {
+	object  client.Object
+	field   string
+	extract client.IndexerFunc
+}
+
+// fieldIndexes lists every index the watches and the reconciler query.
+func fieldIndexes() []fieldIndex {
+	return []fieldIndex{
+		{&appsv1.Deployment{}, indexTemplateLabel, func(o client.Object) []string {
+			return discovery.LabelPairs(o.(*appsv1.Deployment).Spec.Template.Labels)
+		}},
+		{&corev1.Service{}, indexSelectorLabel, func(o client.Object) []string {
+			return discovery.SelectorPairs(o.(*corev1.Service))
+		}},
+		{&networkingv1.Ingress{}, indexBackendService, func(o client.Object) []string {
+			return discovery.IngressBackendServiceNames(o.(*networkingv1.Ingress))
+		}},
+		{&networkingv1.Ingress{}, indexIngressClass, func(o client.Object) []string {
+			if c := o.(*networkingv1.Ingress).Spec.IngressClassName; c != nil {
+				return []string{*c}
+			}
+			return []string{""}
+		}},
+	}
+}
+
 // SetupIndexes registers the field indexes the watches and the reconciler use.
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &appsv1.Deployment{}, indexTemplateLabel, func(o client.Object) []string {
-		return discovery.LabelPairs(o.(*appsv1.Deployment).Spec.Template.Labels)
-	}); err != nil {
-		return err
-	}
-	if err := idx.IndexField(ctx, &corev1.Service{}, indexSelectorLabel, func(o client.Object) []string {
-		return discovery.SelectorPairs(o.(*corev1.Service))
-	}); err != nil {
-		return err
-	}
-	if err := idx.IndexField(ctx, &networkingv1.Ingress{}, indexBackendService, func(o client.Object) []string {
-		return discovery.IngressBackendServiceNames(o.(*networkingv1.Ingress))
-	}); err != nil {
-		return err
-	}
-	return idx.IndexField(ctx, &networkingv1.Ingress{}, indexIngressClass, func(o client.Object) []string {
-		if c := o.(*networkingv1.Ingress).Spec.IngressClassName; c != nil {
-			return []string{*c}
+	for _, ix := range fieldIndexes() {
+		if err := mgr.GetFieldIndexer().IndexField(ctx, ix.object, ix.field, ix.extract); err != nil {
+			return err
 		}
-		return []string{""}
-	})
+	}
+	return nil
 }
 
 // SetupWithManager wires the watches: every object that can change a

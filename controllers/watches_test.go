@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 )
 
 // The map functions decide which Deployments a change reconciles: exactly
@@ -54,20 +53,11 @@ func TestMapFunctionsReconcileExactlyTheAffectedDeployments(t *testing.T) {
 		&gdv1.GracefulDrain{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}},
 		svc("other", "web", map[string]string{"app": "web"}),
 	}
-	c := fake.NewClientBuilder().WithScheme(testScheme).WithObjects(objects...).
-		WithIndex(&appsv1.Deployment{}, indexTemplateLabel, func(o client.Object) []string {
-			return discovery.LabelPairs(o.(*appsv1.Deployment).Spec.Template.Labels)
-		}).
-		WithIndex(&corev1.Service{}, indexSelectorLabel, func(o client.Object) []string { return discovery.SelectorPairs(o.(*corev1.Service)) }).
-		WithIndex(&networkingv1.Ingress{}, indexBackendService, func(o client.Object) []string {
-			return discovery.IngressBackendServiceNames(o.(*networkingv1.Ingress))
-		}).
-		WithIndex(&networkingv1.Ingress{}, indexIngressClass, func(o client.Object) []string {
-			if c := o.(*networkingv1.Ingress).Spec.IngressClassName; c != nil {
-				return []string{*c}
-			}
-			return []string{""}
-		}).Build()
+	builder := fake.NewClientBuilder().WithScheme(testScheme).WithObjects(objects...)
+	for _, ix := range fieldIndexes() { // the same indexes as the manager's
+		builder = builder.WithIndex(ix.object, ix.field, ix.extract)
+	}
+	c := builder.Build()
 	r := &DeploymentReconciler{Client: c}
 	ctx := context.Background()
 	names := func(reqs []reconcile.Request) []string {
