@@ -123,7 +123,14 @@ func TestRollouts(t *testing.T) {
 		for _, sc := range scenarios {
 			for _, operator := range []bool{false, true} {
 				t.Run(fmt.Sprintf("%s/operator-%s", sc.Name, onOff(operator)), func(t *testing.T) {
-					t.Parallel()
+					// The short (CI) version runs off and on one after the other, to halve the
+					// control plane's load on 2 cores: once, side by side, the "on" run saw 144
+					// 502s while kube-controller-manager kept retrying EndpointSlice syncs (its
+					// retries back off exponentially), see docs/e2e.md. The full run keeps them
+					// side by side.
+					if !short {
+						t.Parallel()
+					}
 					r := h.run(ctx, t, sc, operator, rollouts)
 					mu.Lock()
 					results = append(results, r)
