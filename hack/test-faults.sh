@@ -24,9 +24,19 @@ echo "=== bad input (controllers TestBadInput)"
 go test ./controllers/ -run '^TestBadInput$' -count=1 -v -timeout 10m >"$logs/bad.log" 2>&1 || status=1
 grep -E 'BADINPUT|^\s*--- FAIL|badinput_test.go:[0-9]+: ' "$logs/bad.log" | head -60
 
-echo "=== fuzz burst (${FAULTS_FUZZTIME:-10s} per target)"
-FUZZTIME="${FAULTS_FUZZTIME:-10s}" hack/fuzz.sh >"$logs/fuzz.log" 2>&1 || status=1
-grep -E '^fuzz |^FUZZ' "$logs/fuzz.log"
+if [ "${FAULTS_FUZZTIME:-10s}" = "0" ]; then
+  # CI: fuzzing explores at random, so it does not gate a merge; the seed
+  # corpora (and every crasher found so far) run in make test.
+  echo "=== fuzz burst skipped (FAULTS_FUZZTIME=0); make fuzz runs it"
+  echo "FUZZ targets=0 execs=0" >"$logs/fuzz.log"
+else
+  echo "=== fuzz burst (${FAULTS_FUZZTIME:-10s} per target)"
+  if ! FUZZTIME="${FAULTS_FUZZTIME:-10s}" hack/fuzz.sh >"$logs/fuzz.log" 2>&1; then
+    status=1
+    tail -40 "$logs/fuzz.log" # the failing target's output, to diagnose
+  fi
+  grep -E '^fuzz |^FUZZ' "$logs/fuzz.log"
+fi
 
 field() { # field NAME LINE -> value of NAME=... in LINE, 0 when absent
   echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1 | grep -E '^[0-9]+$' || echo 0
