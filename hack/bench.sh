@@ -3,6 +3,7 @@
 # real etcd + kube-apiserver, against its write floor and memory floor, in one
 # run (test/bench). Prints a table and, last, a BENCH line.
 #   N=5000 make bench
+#   PODS=0 make bench                       # running pods per Deployment (default 2, its replicas)
 #   QPS=100 BURST=200 make bench            # operator --kube-api-qps/--kube-api-burst (and the floor's)
 #   CONCURRENCY=8 STEADY=3m make bench      # --max-concurrent-reconciles, steady-state window
 #   MANAGER_ARGS="--zap-log-level=error" make bench
@@ -11,12 +12,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ASSETS="${KUBEBUILDER_ASSETS:-$(hack/k8s-binaries.sh)}"
-[[ -x bin/manager ]] || go build -o bin/manager .
+go build -o bin/manager . # always: a stale binary would measure old code
 go build -o bin/bench ./test/bench
 go build -o bin/bench-bare ./test/bench/bare
 
 KUBEBUILDER_ASSETS="${ASSETS}" exec bin/bench \
-  -n "${N:-1000}" \
+  -n "${N:-1000}" -pods "${PODS:-2}" \
   -qps "${QPS:-50}" -burst "${BURST:-100}" -concurrency "${CONCURRENCY:-4}" \
   -steady "${STEADY:-2m}" -timeout "${TIMEOUT:-30m}" \
   -manager bin/manager -bare bin/bench-bare \

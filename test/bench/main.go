@@ -2,7 +2,9 @@
 // kube-apiserver (envtest), side by side with its floors, in one run.
 //
 //  1. Creates N/10 opted-in namespaces, each with 10 Deployments, each behind
-//     a Service and an ALB Ingress (ip targets).
+//     a Service and an ALB Ingress (ip targets), each with a ReplicaSet and
+//     -pods running pods (default 2, its replicas), written as the
+//     controller-manager and kubelet would (pods.go).
 //  2. Starts bin/manager fresh, as its own process and API user, and times it
 //     until every GracefulDrain reports PlanApplied=True (convergence).
 //  3. Steady state: for at least --steady after the operator's work queue has
@@ -47,6 +49,7 @@ import (
 
 type config struct {
 	n           int
+	pods        int
 	manager     string
 	bare        string
 	crdDir      string
@@ -63,6 +66,7 @@ type config struct {
 func main() {
 	var c config
 	flag.IntVar(&c.n, "n", 1000, "Deployments (10 per namespace)")
+	flag.IntVar(&c.pods, "pods", 2, "running pods per Deployment (its replicas), with a ReplicaSet; 0 for none")
 	flag.StringVar(&c.manager, "manager", "bin/manager", "operator binary")
 	flag.StringVar(&c.bare, "bare", "bin/bench-bare", "bare manager binary (test/bench/bare), the memory floor")
 	flag.StringVar(&c.crdDir, "crd-dir", "config/crd/bases", "CRDs to install")
@@ -181,6 +185,12 @@ func run(c config) error {
 	t := time.Now()
 	if err := withTimeout(ctx, c.timeout, func(ctx context.Context) error { return ops.create(ctx, admin, 16) }); err != nil {
 		return fmt.Errorf("creating the fleet: %w", err)
+	}
+	if c.pods > 0 {
+		logf("creating %d ReplicaSets and %d running pods", c.n, c.n*c.pods)
+		if err := withTimeout(ctx, c.timeout, func(ctx context.Context) error { return ops.createPods(ctx, admin, 16, c.pods) }); err != nil {
+			return fmt.Errorf("creating the pods: %w", err)
+		}
 	}
 	res.createSeconds = time.Since(t).Seconds()
 

@@ -36,8 +36,8 @@ func printResults(out io.Writer, c config, r *results) {
 	memRatio := r.opPeakRSS / r.barePeakRSS
 
 	host, _ := os.Hostname()
-	fmt.Fprintf(out, "\ngracefuldrain bench: N=%d Deployments in %d namespaces (each with a Service and an ALB Ingress, ip targets)\n",
-		r.n, r.n/deploysPerNamespace)
+	fmt.Fprintf(out, "\ngracefuldrain bench: N=%d Deployments in %d namespaces (each with a Service, an ALB Ingress with ip targets, and %d running pods)\n",
+		r.n, r.n/deploysPerNamespace, c.pods)
 	fmt.Fprintf(out, "client qps %g, burst %d, %d reconcile workers / floor workers; host %s, %d CPUs, %s\n",
 		c.qps, c.burst, c.concurrency, host, runtime.NumCPU(), runtime.Version())
 	fmt.Fprintf(out, "setup (not measured): fleet created in %.1fs, floor fleet in %.1fs; logs in %s\n\n",
