@@ -6,6 +6,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/slim"
@@ -13,14 +14,17 @@ import (
 
 // CacheOptions keeps in memory only what the operator reads: other managers'
 // managedFields are dropped from every object (the operator needs only its
-// own entry, to know which fields it owns), so are kubectl's last-applied
-// copies and the fields slim.DropUnread lists, and pods are cut down to
-// labels, owners, readiness gates and status.
+// own entry, to know which fields it owns; none of its GracefulDrains'), so
+// are kubectl's last-applied copies and the fields slim.DropUnread lists
+// (most of a Deployment's pod template), and pods are cut down to labels,
+// owners, readiness gates and status.
 func CacheOptions() cache.Options {
 	return cache.Options{
 		DefaultTransform: slim.Chain(slim.KeepOwnManagedFields(plan.FieldManager), slim.DropUnread),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}: {Transform: slim.Pod},
+			// Only Deployments' and Namespaces' ownership is read; a GracefulDrain's entries describe its status.
+			&gdv1.GracefulDrain{}: {Transform: slim.Chain(slim.DropManagedFields, slim.DropUnread)},
 			// The namespace entries that own the readiness-gate label tell when it was set.
 			&corev1.Namespace{}: {Transform: slim.Chain(
 				slim.KeepManagedFieldsMentioning(plan.FieldManager, "f:"+annotations.ReadinessGateInjectLabel), slim.DropUnread)},

@@ -10,6 +10,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/slim"
 )
 
 // byteSource turns fuzz bytes into choices; past the end it yields zeros, so
@@ -219,6 +221,9 @@ func FuzzDiscoverGraph(f *testing.F) {
 		if again := Discover(in); !reflect.DeepEqual(r, again) {
 			t.Fatalf("not deterministic:\n%+v\n%+v", r, again)
 		}
+		if cached := Discover(asCached(in)); !reflect.DeepEqual(r, cached) {
+			t.Fatalf("differs on the cached (slim) objects:\n%+v\n%+v", r, cached)
+		}
 		d := in.Deployment
 		for _, a := range r.Attachments {
 			checkAttachment(t, a)
@@ -257,6 +262,29 @@ func FuzzDiscoverGraph(f *testing.F) {
 	})
 }
 
+// asCached is what the reconciler hands Discover: copies of the objects as
+// the informer cache keeps them, after the operator's transforms.
+func asCached(in Inputs) Inputs {
+	out := deepCopyInputs(in)
+	cut := slim.Chain(slim.KeepOwnManagedFields("gracefuldrain"), slim.DropUnread)
+	must := func(_ any, err error) {
+		if err != nil {
+			panic(err)
+		}
+	}
+	must(cut(out.Deployment))
+	for i := range out.Services {
+		must(cut(&out.Services[i]))
+	}
+	for i := range out.Ingresses {
+		must(cut(&out.Ingresses[i]))
+	}
+	for i := range out.IngressClasses {
+		must(cut(&out.IngressClasses[i]))
+	}
+	return out
+}
+
 func deepCopyInputs(in Inputs) Inputs {
 	out := Inputs{Deployment: in.Deployment.DeepCopy()}
 	for i := range in.Services {
@@ -286,7 +314,11 @@ func TestRandomGraphsConnect(t *testing.T) {
 			x ^= x << 5
 			data[j] = byte(x)
 		}
-		r := Discover(randomGraph(data, "http"))
+		in := randomGraph(data, "http")
+		r := Discover(in)
+		if cached := Discover(asCached(in)); !reflect.DeepEqual(r, cached) {
+			t.Fatalf("graph %d: discovery differs on the cached (slim) objects:\n%+v\n%+v", i, r, cached)
+		}
 		if len(r.Attachments) > 0 {
 			withAttachments++
 		}

@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/slim"
 )
 
 // checkInvariants are the promises of a plan whatever its input.
@@ -25,6 +27,13 @@ func checkInvariants(g Gomega, in Input, p Plan) {
 	g.Expect(grace).To(BeNumerically(">=", capped(current)), "grace never lowered")
 	g.Expect(p.SleepMethod).To(BeElementOf(SleepNative, SleepExec))
 	g.Expect(p).To(Equal(Compute(in)), "deterministic")
+	// The reconciler plans from the cache, where slim.DropUnread has cut the
+	// pod template down: the plan and its diff must not depend on what was cut.
+	cached, _ := slim.DropUnread(in.Deployment.DeepCopy())
+	fromCache := in
+	fromCache.Deployment = cached.(*appsv1.Deployment)
+	g.Expect(Compute(fromCache)).To(Equal(p), "same plan from the cached Deployment")
+	g.Expect(Changes(fromCache.Deployment, p)).To(Equal(Changes(in.Deployment, p)), "same changes from the cached Deployment")
 
 	g.Expect(p.Containers).To(HaveLen(len(spec.Containers)))
 	for i, cp := range p.Containers {

@@ -76,9 +76,9 @@ func Chain(transforms ...func(any) (any, error)) func(any) (any, error) {
 }
 
 // DropUnread removes what the operator never reads of the kinds it caches:
-// kubectl's last-applied copy everywhere; for Deployments the parts of the pod
-// template the plan does not look at (env, volumes, commands); the status of
-// Services and Ingresses; a Namespace's spec and status. The operator writes
+// kubectl's last-applied copy everywhere; for Deployments everything of the
+// pod template but what the plan reads (ReadPodSpec); the status of Services
+// and Ingresses; a Namespace's spec and status. The operator writes
 // Deployments only by server-side apply of its own fields, never by sending a
 // cached object back, so nothing dropped here can be lost.
 func DropUnread(in any) (any, error) {
@@ -92,20 +92,50 @@ func DropUnread(in any) (any, error) {
 	}
 	switch o := in.(type) {
 	case *appsv1.Deployment:
-		spec := &o.Spec.Template.Spec
-		spec.Volumes = nil
-		for _, cs := range [][]corev1.Container{spec.Containers, spec.InitContainers} {
-			for i := range cs {
-				cs[i].Env, cs[i].EnvFrom, cs[i].VolumeMounts, cs[i].VolumeDevices = nil, nil, nil, nil
-				cs[i].Command, cs[i].Args = nil, nil
-			}
-		}
+		o.Spec.Template.Spec = ReadPodSpec(&o.Spec.Template.Spec)
 	case *corev1.Service:
 		o.Status = corev1.ServiceStatus{}
 	case *networkingv1.Ingress:
 		o.Status = networkingv1.IngressStatus{}
 	case *corev1.Namespace:
 		o.Spec, o.Status = corev1.NamespaceSpec{}, corev1.NamespaceStatus{}
+	}
+	return in, nil
+}
+
+// ReadPodSpec is the part of a pod template that the plan, discovery and
+// status read: the grace period and, of each container and init container,
+// its name, ports, probes, lifecycle hooks and restart policy (native
+// sidecars). Images, env, resources, volumes, affinity and the like are dropped.
+func ReadPodSpec(s *corev1.PodSpec) corev1.PodSpec {
+	return corev1.PodSpec{
+		Containers:                    readContainers(s.Containers),
+		InitContainers:                readContainers(s.InitContainers),
+		TerminationGracePeriodSeconds: s.TerminationGracePeriodSeconds,
+	}
+}
+
+func readContainers(cs []corev1.Container) []corev1.Container {
+	if cs == nil {
+		return nil
+	}
+	out := make([]corev1.Container, len(cs))
+	for i := range cs {
+		c := &cs[i]
+		out[i] = corev1.Container{
+			Name: c.Name, Ports: c.Ports, RestartPolicy: c.RestartPolicy, Lifecycle: c.Lifecycle,
+			ReadinessProbe: c.ReadinessProbe, LivenessProbe: c.LivenessProbe, StartupProbe: c.StartupProbe,
+		}
+	}
+	return out
+}
+
+// DropManagedFields removes every managedFields entry, for objects whose
+// field ownership the operator never reads (its own GracefulDrains, whose
+// entries describe their whole status).
+func DropManagedFields(in any) (any, error) {
+	if obj, err := meta.Accessor(in); err == nil {
+		obj.SetManagedFields(nil)
 	}
 	return in, nil
 }

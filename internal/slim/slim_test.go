@@ -5,7 +5,9 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 )
 
 func TestKeepOwnManagedFields(t *testing.T) {
@@ -76,6 +78,16 @@ func TestPodKeepsOnlyWhatIsRead(t *testing.T) {
 	}
 }
 
+func TestDropManagedFields(t *testing.T) {
+	gd := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "x", ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "gracefuldrain"}}}}
+	if out, err := DropManagedFields(gd); err != nil || out.(*corev1.ConfigMap).ManagedFields != nil || gd.Name != "x" {
+		t.Fatalf("managedFields kept: %v %v", out, err)
+	}
+	if out, err := DropManagedFields("tombstone"); err != nil || out != "tombstone" {
+		t.Fatalf("non-object changed: %v %v", out, err)
+	}
+}
+
 func TestDropUnread(t *testing.T) {
 	annotations := func() map[string]string {
 		return map[string]string{LastAppliedAnnotation: "{...}", "gracefuldrain.io/prestop-seconds": "70"}
@@ -85,10 +97,15 @@ func TestDropUnread(t *testing.T) {
 	d.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "data"}}
 	d.Spec.Template.Spec.Containers = []corev1.Container{{
 		Name: "app", Image: "nginx", Env: []corev1.EnvVar{{Name: "A"}}, Command: []string{"run"},
+		Resources:      corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("1Gi")}},
 		Ports:          []corev1.ContainerPort{{Name: "http", ContainerPort: 80}},
 		Lifecycle:      &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 5}}},
-		ReadinessProbe: &corev1.Probe{}, LivenessProbe: &corev1.Probe{},
+		ReadinessProbe: &corev1.Probe{}, LivenessProbe: &corev1.Probe{}, StartupProbe: &corev1.Probe{},
 	}}
+	d.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "proxy", Image: "envoy", RestartPolicy: ptr.To(corev1.ContainerRestartPolicyAlways)}}
+	d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To[int64](70)
+	d.Spec.Template.Spec.Affinity = &corev1.Affinity{}
+	d.Spec.Template.Spec.Tolerations = []corev1.Toleration{{Key: "spot"}}
 	if _, err := DropUnread(d); err != nil {
 		t.Fatal(err)
 	}
@@ -96,11 +113,16 @@ func TestDropUnread(t *testing.T) {
 	if _, kept := d.Annotations[LastAppliedAnnotation]; kept || d.Annotations["gracefuldrain.io/prestop-seconds"] != "70" {
 		t.Fatalf("annotations: %v", d.Annotations)
 	}
-	if c.Env != nil || c.Command != nil || d.Spec.Template.Spec.Volumes != nil {
-		t.Fatalf("unread fields kept: %+v", c)
+	spec := d.Spec.Template.Spec
+	if c.Env != nil || c.Command != nil || c.Image != "" || c.Resources.Limits != nil || spec.Volumes != nil || spec.Affinity != nil || spec.Tolerations != nil {
+		t.Fatalf("unread fields kept: %+v", spec)
 	}
-	if c.Name != "app" || len(c.Ports) != 1 || c.Lifecycle == nil || c.ReadinessProbe == nil || c.LivenessProbe == nil || d.Spec.Template.Labels["app"] != "web" {
-		t.Fatalf("read fields lost: %+v", c)
+	if c.Name != "app" || len(c.Ports) != 1 || c.Lifecycle == nil || c.ReadinessProbe == nil || c.LivenessProbe == nil || c.StartupProbe == nil ||
+		d.Spec.Template.Labels["app"] != "web" || *spec.TerminationGracePeriodSeconds != 70 {
+		t.Fatalf("read fields lost: %+v", spec)
+	}
+	if ic := spec.InitContainers; len(ic) != 1 || ic[0].Name != "proxy" || ic[0].RestartPolicy == nil || ic[0].Image != "" {
+		t.Fatalf("init containers: %+v", ic)
 	}
 
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Annotations: annotations()},
