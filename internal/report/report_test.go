@@ -6,8 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -16,6 +18,7 @@ import (
 	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+	"github.com/gracefuldrain/gracefuldrain/internal/slim"
 )
 
 func rolledOut(gen int64, replicas int32) *appsv1.Deployment {
@@ -115,6 +118,7 @@ func TestConditions(t *testing.T) {
 			in := protectedInput()
 			tt.mutate(&in)
 			st := Status(gdv1.GracefulDrainStatus{}, 1, in)
+			sameFromCache(t, in)
 			ready := meta.FindStatusCondition(st.Conditions, gdv1.ConditionReady)
 			if ready == nil || ready.Status != tt.wantReady || ready.Reason != tt.wantReason {
 				t.Fatalf("Ready = %+v, want %s/%s", ready, tt.wantReady, tt.wantReason)
@@ -200,6 +204,28 @@ func readyPod(name string, ready bool) corev1.Pod {
 	return p
 }
 
+// sameFromCache checks that the status does not change when computed from
+// the objects as the operator's cache keeps them (slim pods and Deployment).
+func sameFromCache(t *testing.T, in Input) {
+	t.Helper()
+	want := Status(gdv1.GracefulDrainStatus{}, 1, in)
+	cached := in
+	d, _ := slim.DropUnread(in.Deployment.DeepCopy())
+	cached.Deployment = d.(*appsv1.Deployment)
+	cached.Pods = nil
+	for i := range in.Pods {
+		p, _ := slim.Pod(in.Pods[i].DeepCopy())
+		cached.Pods = append(cached.Pods, *p.(*corev1.Pod))
+	}
+	got := Status(gdv1.GracefulDrainStatus{}, 1, cached)
+	for i := range got.Conditions { // set from the clock, not from the input
+		got.Conditions[i].LastTransitionTime = want.Conditions[i].LastTransitionTime
+	}
+	if !equality.Semantic.DeepEqual(got, want) {
+		t.Fatalf("status differs when computed from the cached objects:\n%s", cmp.Diff(want, got))
+	}
+}
+
 func TestServing(t *testing.T) {
 	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 	restarted := func(exit int32, reason string, ago time.Duration) corev1.Pod {
@@ -244,6 +270,7 @@ func TestServing(t *testing.T) {
 			in.Now = now
 			tt.mutate(&in)
 			st := Status(gdv1.GracefulDrainStatus{}, 1, in)
+			sameFromCache(t, in)
 			c := meta.FindStatusCondition(st.Conditions, gdv1.ConditionServing)
 			if c == nil || c.Status != tt.wantStatus || c.Reason != tt.wantReason || !strings.Contains(c.Message, tt.wantText) {
 				t.Fatalf("Serving = %+v, want %s/%s containing %q", c, tt.wantStatus, tt.wantReason, tt.wantText)
@@ -276,7 +303,9 @@ func TestGatesAgainstLabelTime(t *testing.T) {
 			in := protectedInput()
 			in.GateLabelSince = &label
 			in.Pods = tt.pods
-			c := meta.FindStatusCondition(Status(gdv1.GracefulDrainStatus{}, 1, in).Conditions, gdv1.ConditionReadinessGates)
+			st := Status(gdv1.GracefulDrainStatus{}, 1, in)
+			sameFromCache(t, in)
+			c := meta.FindStatusCondition(st.Conditions, gdv1.ConditionReadinessGates)
 			if c.Reason != tt.wantReason || !strings.Contains(c.Message, tt.wantText) {
 				t.Fatalf("ReadinessGates = %+v, want %s containing %q", c, tt.wantReason, tt.wantText)
 			}

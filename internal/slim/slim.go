@@ -141,8 +141,10 @@ func DropManagedFields(in any) (any, error) {
 }
 
 // Pod keeps what the operator reads of a pod: identity, labels and owners,
-// readiness gates, conditions and container restart counts. Everything else
-// (the whole container spec, volumes, env) is dropped, so watching pods costs
+// readiness gates, phase, the Ready condition, and the last termination of
+// containers that have restarted (to tell liveness-probe restarts). Everything
+// else (the whole container spec, volumes, env, the other conditions and the
+// state of containers that never restarted) is dropped, so watching pods costs
 // a small fraction of a full pod cache.
 func Pod(in any) (any, error) {
 	p, ok := in.(*corev1.Pod)
@@ -162,21 +164,25 @@ func Pod(in any) (any, error) {
 			Labels:            p.Labels,
 			OwnerReferences:   p.OwnerReferences,
 		},
-		Spec: corev1.PodSpec{ReadinessGates: p.Spec.ReadinessGates},
-		Status: corev1.PodStatus{
-			Phase:      p.Status.Phase,
-			Conditions: p.Status.Conditions,
-		},
+		Spec:   corev1.PodSpec{ReadinessGates: p.Spec.ReadinessGates},
+		Status: corev1.PodStatus{Phase: p.Status.Phase},
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			out.Status.Conditions = []corev1.PodCondition{{Type: c.Type, Status: c.Status}}
+		}
 	}
 	for _, cs := range p.Status.ContainerStatuses {
+		t := cs.LastTerminationState.Terminated
+		if cs.RestartCount == 0 || t == nil {
+			continue
+		}
 		out.Status.ContainerStatuses = append(out.Status.ContainerStatuses, corev1.ContainerStatus{
 			Name:         cs.Name,
-			Ready:        cs.Ready,
 			RestartCount: cs.RestartCount,
-			State:        cs.State,
-			LastTerminationState: corev1.ContainerState{
-				Terminated: cs.LastTerminationState.Terminated,
-			},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: t.ExitCode, Reason: t.Reason, FinishedAt: t.FinishedAt,
+			}},
 		})
 	}
 	return out, nil

@@ -59,10 +59,17 @@ func TestPodKeepsOnlyWhatIsRead(t *testing.T) {
 			ReadinessGates: []corev1.PodReadinessGate{{ConditionType: "target-health.elbv2.k8s.aws/tg"}},
 		},
 		Status: corev1.PodStatus{
-			Phase:             corev1.PodRunning,
-			PodIP:             "10.0.0.1",
-			Conditions:        []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
-			ContainerStatuses: []corev1.ContainerStatus{{Name: "app", RestartCount: 3, Image: "nginx", ImageID: "sha"}},
+			Phase: corev1.PodRunning,
+			PodIP: "10.0.0.1",
+			Conditions: []corev1.PodCondition{
+				{Type: corev1.PodScheduled, Status: corev1.ConditionTrue},
+				{Type: corev1.PodReady, Status: corev1.ConditionTrue, Message: "long"},
+			},
+			ContainerStatuses: []corev1.ContainerStatus{
+				{Name: "app", RestartCount: 3, Image: "nginx", ImageID: "sha", LastTerminationState: corev1.ContainerState{
+					Terminated: &corev1.ContainerStateTerminated{ExitCode: 137, Reason: "Error", Message: "long", ContainerID: "c1", FinishedAt: now}}},
+				{Name: "sidecar", RestartCount: 0, Image: "envoy", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}},
+			},
 		},
 	}
 	out, _ := Pod(in)
@@ -70,10 +77,20 @@ func TestPodKeepsOnlyWhatIsRead(t *testing.T) {
 	if p.Name != "web-1" || p.Labels["app"] != "web" || p.DeletionTimestamp == nil || len(p.OwnerReferences) != 1 {
 		t.Fatalf("identity lost: %+v", p.ObjectMeta)
 	}
-	if len(p.Spec.ReadinessGates) != 1 || len(p.Status.Conditions) != 1 || p.Status.ContainerStatuses[0].RestartCount != 3 {
+	if len(p.Spec.ReadinessGates) != 1 || p.Status.Phase != corev1.PodRunning {
 		t.Fatalf("read fields lost: %+v", p)
 	}
-	if len(p.Spec.Containers) != 0 || p.Annotations != nil || p.ManagedFields != nil || p.Status.PodIP != "" || p.Status.ContainerStatuses[0].Image != "" {
+	if c := p.Status.Conditions; len(c) != 1 || c[0].Type != corev1.PodReady || c[0].Status != corev1.ConditionTrue || c[0].Message != "" {
+		t.Fatalf("want only the Ready condition's type and status: %+v", c)
+	}
+	cs := p.Status.ContainerStatuses
+	if len(cs) != 1 || cs[0].Name != "app" || cs[0].RestartCount != 3 {
+		t.Fatalf("want only the restarted container: %+v", cs)
+	}
+	if term := cs[0].LastTerminationState.Terminated; term.ExitCode != 137 || term.Reason != "Error" || !term.FinishedAt.Equal(&now) || term.Message != "" || term.ContainerID != "" {
+		t.Fatalf("last termination: %+v", term)
+	}
+	if len(p.Spec.Containers) != 0 || p.Annotations != nil || p.ManagedFields != nil || p.Status.PodIP != "" || cs[0].Image != "" {
 		t.Fatalf("unread fields kept: %+v", p)
 	}
 }
