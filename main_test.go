@@ -1,6 +1,7 @@
 package main
 
 import (
+	"runtime/debug"
 	"testing"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
@@ -49,5 +50,17 @@ func TestParseFlags(t *testing.T) {
 	o, _, err = parseFlags([]string{"--alb-ip-prestop-seconds=70", "--force-audit", "--sleep-method=exec"})
 	if err != nil || o.defaults.ALBIPPreStopSeconds != 70 || !o.forceAudit || o.sleepMethod != "exec" {
 		t.Fatalf("flags not taken: %+v %v", o, err)
+	}
+}
+
+func TestGCPercentDefaultsUnlessGOGCIsSet(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	setGCPercent("")
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Fatalf("GC percent without GOGC = %d, want %d", got, defaultGCPercent)
+	}
+	setGCPercent("200") // the runtime applied GOGC already: left alone
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Fatalf("GC percent with GOGC set was changed to %d", got)
 	}
 }
