@@ -65,8 +65,8 @@ type DeploymentReconciler struct {
 
 	// targetGroupBindings is set once the TargetGroupBinding CRD is watched.
 	targetGroupBindings atomic.Bool
-	// labelledNamespaces: namespace UID -> resourceVersion on which the
-	// readiness-gate label was applied (see claimNamespaceLabel).
+	// labelledNamespaces: namespace UID -> *namespaceLabelClaim (see
+	// claimNamespaceLabel).
 	labelledNamespaces sync.Map
 	// written: Deployment key -> writtenDrain (see lastWritten).
 	written sync.Map
@@ -253,20 +253,10 @@ func (r *DeploymentReconciler) discover(ctx context.Context, deploy *appsv1.Depl
 func (r *DeploymentReconciler) enforce(ctx context.Context, deploy *appsv1.Deployment, ns *corev1.Namespace, in *report.Input) error {
 	logger := log.FromContext(ctx)
 	if in.Plan.NeedsReadinessGate {
-		if _, set := ns.Labels[annotations.ReadinessGateInjectLabel]; !set && r.claimNamespaceLabel(ns) {
-			nsApply := corev1ac.Namespace(ns.Name).WithLabels(map[string]string{
-				annotations.ReadinessGateInjectLabel: annotations.ReadinessGateInjectEnabled,
-			})
-			if err := r.Apply(ctx, nsApply, client.FieldOwner(plan.FieldManager)); err != nil {
-				r.labelledNamespaces.Delete(ns.UID)
-				return fmt.Errorf("labelling namespace %s: %w", ns.Name, err)
+		if _, set := ns.Labels[annotations.ReadinessGateInjectLabel]; !set {
+			if err := r.labelNamespace(ctx, deploy, ns, in); err != nil {
+				return err
 			}
-			appliesTotal.WithLabelValues("namespace").Inc()
-			in.GateLabelValue = annotations.ReadinessGateInjectEnabled
-			msg := fmt.Sprintf("Labelled namespace %s %s: none -> %s, so that new pods get the load balancer's readiness gate",
-				ns.Name, annotations.ReadinessGateInjectLabel, annotations.ReadinessGateInjectEnabled)
-			r.Recorder.Eventf(deploy, ns, corev1.EventTypeNormal, EventNamespaceLabelled, "LabelNamespace", msg)
-			logger.Info("labelled namespace for readiness gates", "namespace", ns.Name, "label", annotations.ReadinessGateInjectLabel)
 		}
 	}
 	if len(in.Pending) == 0 {
@@ -292,20 +282,59 @@ func (r *DeploymentReconciler) enforce(ctx context.Context, deploy *appsv1.Deplo
 	return nil
 }
 
+// labelNamespace sets the readiness-gate label on a namespace whose cached
+// copy lacks it, once: the first worker to claim the namespace applies the
+// label; the others report it as set once that apply has succeeded, so that
+// their status does not say the label is missing only because the cache has
+// not caught up (which would cost a second status write when it does).
+func (r *DeploymentReconciler) labelNamespace(ctx context.Context, deploy *appsv1.Deployment, ns *corev1.Namespace, in *report.Input) error {
+	claim, mine := r.claimNamespaceLabel(ns)
+	if !mine {
+		if claim.labelled.Load() {
+			in.GateLabelValue = annotations.ReadinessGateInjectEnabled
+		}
+		return nil
+	}
+	nsApply := corev1ac.Namespace(ns.Name).WithLabels(map[string]string{
+		annotations.ReadinessGateInjectLabel: annotations.ReadinessGateInjectEnabled,
+	})
+	if err := r.Apply(ctx, nsApply, client.FieldOwner(plan.FieldManager)); err != nil {
+		r.labelledNamespaces.CompareAndDelete(ns.UID, claim)
+		return fmt.Errorf("labelling namespace %s: %w", ns.Name, err)
+	}
+	claim.labelled.Store(true)
+	appliesTotal.WithLabelValues("namespace").Inc()
+	in.GateLabelValue = annotations.ReadinessGateInjectEnabled
+	msg := fmt.Sprintf("Labelled namespace %s %s: none -> %s, so that new pods get the load balancer's readiness gate",
+		ns.Name, annotations.ReadinessGateInjectLabel, annotations.ReadinessGateInjectEnabled)
+	r.Recorder.Eventf(deploy, ns, corev1.EventTypeNormal, EventNamespaceLabelled, "LabelNamespace", msg)
+	log.FromContext(ctx).Info("labelled namespace for readiness gates", "namespace", ns.Name, "label", annotations.ReadinessGateInjectLabel)
+	return nil
+}
+
+// namespaceLabelClaim is one worker's claim to label a namespace, made on
+// the cached version that lacked the label.
+type namespaceLabelClaim struct {
+	resourceVersion string
+	labelled        atomic.Bool // the apply succeeded
+}
+
 // claimNamespaceLabel makes one worker label a namespace once. Until the cache
 // shows the label, other Deployments of the namespace see the old namespace;
 // the claim holds while the cached namespace is the one the claim was made on.
-func (r *DeploymentReconciler) claimNamespaceLabel(ns *corev1.Namespace) bool {
-	prev, claimed := r.labelledNamespaces.LoadOrStore(ns.UID, ns.ResourceVersion)
+// mine tells whether the caller holds the claim and must apply the label.
+func (r *DeploymentReconciler) claimNamespaceLabel(ns *corev1.Namespace) (claim *namespaceLabelClaim, mine bool) {
+	fresh := &namespaceLabelClaim{resourceVersion: ns.ResourceVersion}
+	prev, claimed := r.labelledNamespaces.LoadOrStore(ns.UID, fresh)
 	if !claimed {
-		return true
+		return fresh, true
 	}
-	if prev == ns.ResourceVersion {
-		return false // labelled (or being labelled) on this very version
+	if claim := prev.(*namespaceLabelClaim); claim.resourceVersion == ns.ResourceVersion {
+		return claim, false // labelled (or being labelled) on this very version
 	}
 	// The namespace changed since and still lacks the label (someone removed it): label again.
-	r.labelledNamespaces.Store(ns.UID, ns.ResourceVersion)
-	return true
+	r.labelledNamespaces.Store(ns.UID, fresh)
+	return fresh, true
 }
 
 // pods returns the (slim) pods selected by the Deployment, from the cache.
