@@ -284,17 +284,23 @@ func (r *DeploymentReconciler) enforce(ctx context.Context, deploy *appsv1.Deplo
 
 // labelNamespace sets the readiness-gate label on a namespace whose cached
 // copy lacks it, once: the first worker to claim the namespace applies the
-// label; the others report it as set once that apply has succeeded, so that
-// their status does not say the label is missing only because the cache has
-// not caught up (which would cost a second status write when it does).
+// label; the others wait for that one request and report the label as set if
+// it succeeded, so that their status does not say the label is missing only
+// because the cache has not caught up (a second status write when it does).
 func (r *DeploymentReconciler) labelNamespace(ctx context.Context, deploy *appsv1.Deployment, ns *corev1.Namespace, in *report.Input) error {
 	claim, mine := r.claimNamespaceLabel(ns)
 	if !mine {
+		select {
+		case <-claim.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		if claim.labelled.Load() {
 			in.GateLabelValue = annotations.ReadinessGateInjectEnabled
 		}
 		return nil
 	}
+	defer close(claim.done)
 	nsApply := corev1ac.Namespace(ns.Name).WithLabels(map[string]string{
 		annotations.ReadinessGateInjectLabel: annotations.ReadinessGateInjectEnabled,
 	})
@@ -316,7 +322,8 @@ func (r *DeploymentReconciler) labelNamespace(ctx context.Context, deploy *appsv
 // the cached version that lacked the label.
 type namespaceLabelClaim struct {
 	resourceVersion string
-	labelled        atomic.Bool // the apply succeeded
+	done            chan struct{} // closed once the claimant's apply has returned
+	labelled        atomic.Bool   // the apply succeeded
 }
 
 // claimNamespaceLabel makes one worker label a namespace once. Until the cache
@@ -324,7 +331,7 @@ type namespaceLabelClaim struct {
 // the claim holds while the cached namespace is the one the claim was made on.
 // mine tells whether the caller holds the claim and must apply the label.
 func (r *DeploymentReconciler) claimNamespaceLabel(ns *corev1.Namespace) (claim *namespaceLabelClaim, mine bool) {
-	fresh := &namespaceLabelClaim{resourceVersion: ns.ResourceVersion}
+	fresh := &namespaceLabelClaim{resourceVersion: ns.ResourceVersion, done: make(chan struct{})}
 	prev, claimed := r.labelledNamespaces.LoadOrStore(ns.UID, fresh)
 	if !claimed {
 		return fresh, true
