@@ -16,6 +16,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -198,7 +199,7 @@ func (r *DeploymentReconciler) now() time.Time {
 // changed since so that it no longer does. After a few such reverts the
 // operator holds back instead of answering each with a new rollout.
 func (r *DeploymentReconciler) trackReverts(ctx context.Context, deploy *appsv1.Deployment, old gdv1.GracefulDrainStatus, in *report.Input) error {
-	applied := findCondition(old.Conditions, gdv1.ConditionPlanApplied)
+	applied := meta.FindStatusCondition(old.Conditions, gdv1.ConditionPlanApplied)
 	reverted := len(in.Pending) > 0 && applied != nil && applied.Status == metav1.ConditionTrue &&
 		old.DeploymentGeneration > 0 && old.DeploymentGeneration < deploy.Generation
 	var manager string
@@ -448,11 +449,11 @@ func (r *DeploymentReconciler) deleteGracefulDrain(ctx context.Context, key type
 func (r *DeploymentReconciler) recordTransitions(ctx context.Context, deploy *appsv1.Deployment, old, cur gdv1.GracefulDrainStatus, in report.Input) {
 	logger := log.FromContext(ctx)
 	changed := func(condType, reason string) (*metav1.Condition, bool) {
-		c := findCondition(cur.Conditions, condType)
+		c := meta.FindStatusCondition(cur.Conditions, condType)
 		if c == nil || c.Reason != reason {
 			return nil, false
 		}
-		prev := findCondition(old.Conditions, condType)
+		prev := meta.FindStatusCondition(old.Conditions, condType)
 		return c, prev == nil || prev.Reason != c.Reason || prev.Message != c.Message
 	}
 	if c, ok := changed(gdv1.ConditionPlanApplied, gdv1.ReasonInvalidConfiguration); ok {
@@ -490,13 +491,4 @@ func (r *DeploymentReconciler) recordTransitions(ctx context.Context, deploy *ap
 			r.Recorder.Eventf(deploy, nil, corev1.EventTypeWarning, reason, "CheckServing", "%s", c.Message)
 		}
 	}
-}
-
-func findCondition(conds []metav1.Condition, t string) *metav1.Condition {
-	for i := range conds {
-		if conds[i].Type == t {
-			return &conds[i]
-		}
-	}
-	return nil
 }

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 )
 
 // discoverALB runs Discover on webDeployment, webService (plus svcKV
@@ -82,7 +83,7 @@ func TestALBHealthCheck(t *testing.T) {
 			want: HealthCheck{Protocol: ProtocolHTTP, Path: "/healthz", Port: "8081", IntervalSeconds: 30,
 				TimeoutSeconds: 10, HealthyThreshold: 3, UnhealthyThreshold: 5, SuccessCodes: "200-299,302"},
 			tt:    TargetIP,
-			delay: ptr[int32](30),
+			delay: ptr.To[int32](30),
 		},
 		{
 			name: "lowest values",
@@ -90,7 +91,7 @@ func TestALBHealthCheck(t *testing.T) {
 				AnnotationALBHealthyThreshold, "2", AnnotationALBUnhealthyThreshold, "2",
 				AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=0"},
 			want:  with(func(h *HealthCheck) { h.IntervalSeconds, h.TimeoutSeconds = 5, 2 }),
-			delay: ptr[int32](0),
+			delay: ptr.To[int32](0),
 		},
 		{
 			name: "highest values",
@@ -100,7 +101,7 @@ func TestALBHealthCheck(t *testing.T) {
 			want: with(func(h *HealthCheck) {
 				h.IntervalSeconds, h.TimeoutSeconds, h.HealthyThreshold, h.UnhealthyThreshold = 300, 120, 10, 10
 			}),
-			delay: ptr[int32](3600),
+			delay: ptr.To[int32](3600),
 		},
 		{
 			name:  "named port, ip targets: the Service port's targetPort",
@@ -239,8 +240,6 @@ func numericCases(key string, lo, hi int32, unit string) []invalidCase {
 }
 
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
-
-func ptr[T any](v T) *T { return &v }
 
 var albInvalid = concat(
 	numericCases(AnnotationALBHealthCheckInterval, 5, 300, " of seconds"),

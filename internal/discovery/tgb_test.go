@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 )
 
 func tgb(name, service string, port intstr.IntOrString, tt TargetType) TargetGroupBinding {
@@ -288,17 +289,17 @@ func TestTargetGroupBindingFromUnstructured(t *testing.T) {
 		{"port as int", set("spec.serviceRef.port", 80), &full},
 		{"port as int32", set("spec.serviceRef.port", int32(80)), &full},
 		{"port name", set("spec.serviceRef.port", "http"),
-			ptr(with(func(b *TargetGroupBinding) { b.ServicePort = intstr.FromString("http") }))},
+			ptr.To(with(func(b *TargetGroupBinding) { b.ServicePort = intstr.FromString("http") }))},
 		{"digits in a string stay a string", set("spec.serviceRef.port", "80"),
-			ptr(with(func(b *TargetGroupBinding) { b.ServicePort = intstr.FromString("80") }))},
+			ptr.To(with(func(b *TargetGroupBinding) { b.ServicePort = intstr.FromString("80") }))},
 		{"port 0 is for Discover to report", set("spec.serviceRef.port", int64(0)),
-			ptr(with(func(b *TargetGroupBinding) { b.ServicePort = intstr.FromInt32(0) }))},
-		{"no targetType", set("spec.targetType", "DELETE"), ptr(with(func(b *TargetGroupBinding) { b.TargetType = "" }))},
-		{"null targetType", set("spec.targetType", nil), ptr(with(func(b *TargetGroupBinding) { b.TargetType = "" }))},
+			ptr.To(with(func(b *TargetGroupBinding) { b.ServicePort = intstr.FromInt32(0) }))},
+		{"no targetType", set("spec.targetType", "DELETE"), ptr.To(with(func(b *TargetGroupBinding) { b.TargetType = "" }))},
+		{"null targetType", set("spec.targetType", nil), ptr.To(with(func(b *TargetGroupBinding) { b.TargetType = "" }))},
 		{"unknown targetType is for Discover to report", set("spec.targetType", "lambda"),
-			ptr(with(func(b *TargetGroupBinding) { b.TargetType = "lambda" }))},
-		{"no namespace", set("metadata.namespace", "DELETE"), ptr(with(func(b *TargetGroupBinding) { b.Namespace = "" }))},
-		{"no labels", set("metadata.labels", "DELETE"), ptr(with(func(b *TargetGroupBinding) { b.Labels = nil }))},
+			ptr.To(with(func(b *TargetGroupBinding) { b.TargetType = "lambda" }))},
+		{"no namespace", set("metadata.namespace", "DELETE"), ptr.To(with(func(b *TargetGroupBinding) { b.Namespace = "" }))},
+		{"no labels", set("metadata.labels", "DELETE"), ptr.To(with(func(b *TargetGroupBinding) { b.Labels = nil }))},
 
 		{"nil", nil, nil},
 		{"empty", map[string]interface{}{}, nil},

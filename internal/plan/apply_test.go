@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 )
@@ -313,7 +314,7 @@ func TestApplyRoundTrip(t *testing.T) {
 				},
 				{
 					name: "prestop-seconds lowered: the operator's sleep follows, grace does not", attachments: []discovery.Attachment{nlbIP("app", 8080)},
-					overrides: Overrides{PreStopSeconds: ptr[int32](30)},
+					overrides: Overrides{PreStopSeconds: ptr.To[int32](30)},
 					changes:   []string{"containers[app].lifecycle.preStop"},
 					check: func(g Gomega, d *appsv1.Deployment) {
 						g.Expect(d.Spec.Template.Spec.Containers[0].Lifecycle.PreStop).To(Equal(nativeSleep(30)))
@@ -322,7 +323,7 @@ func TestApplyRoundTrip(t *testing.T) {
 				},
 				{
 					name: "readiness-probe: leave releases the operator's probe", attachments: []discovery.Attachment{nlbIP("app", 8080)},
-					overrides: Overrides{PreStopSeconds: ptr[int32](30), LeaveReadinessProbes: true},
+					overrides: Overrides{PreStopSeconds: ptr.To[int32](30), LeaveReadinessProbes: true},
 					changes:   []string{"containers[app].readinessProbe"},
 					check: func(g Gomega, d *appsv1.Deployment) {
 						g.Expect(d.Spec.Template.Spec.Containers[0].ReadinessProbe).To(BeNil())

@@ -142,8 +142,6 @@ func withHealthCheck(a discovery.Attachment, f func(*discovery.HealthCheck)) dis
 	return a
 }
 
-func ptr[T any](v T) *T { return &v }
-
 // operatorOwns is a managedFields entry of the operator's apply owning the
 // given FieldsV1 document.
 func operatorOwns(fieldsV1 string) metav1.ManagedFieldsEntry {

@@ -8,6 +8,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 )
@@ -125,7 +126,7 @@ func FuzzPlanApply(f *testing.F) {
 		}
 		d := deployment(containers...)
 		if s.pick(3) != 0 {
-			d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr(int64(s.int32(0, 5000)))
+			d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To(int64(s.int32(0, 5000)))
 		}
 		var attachments []discovery.Attachment
 		for range 1 + s.pick(3) {
@@ -138,10 +139,10 @@ func FuzzPlanApply(f *testing.F) {
 		}
 		var ov Overrides
 		if s.pick(3) == 0 {
-			ov.PreStopSeconds = ptr(s.int32(1, 3600))
+			ov.PreStopSeconds = ptr.To(s.int32(1, 3600))
 		}
 		if s.pick(3) == 0 {
-			ov.ShutdownSeconds = ptr(s.int32(0, 3600))
+			ov.ShutdownSeconds = ptr.To(s.int32(0, 3600))
 		}
 		ov.LeaveReadinessProbes = s.pick(4) == 0
 

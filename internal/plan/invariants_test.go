@@ -9,6 +9,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/slim"
@@ -98,8 +99,8 @@ var sweepAttachments = [][]discovery.Attachment{
 }
 
 var sweepOverrides = []Overrides{
-	{}, {PreStopSeconds: ptr[int32](0)}, {PreStopSeconds: ptr[int32](300)},
-	{ShutdownSeconds: ptr[int32](0)}, {ShutdownSeconds: ptr[int32](120)}, {LeaveReadinessProbes: true},
+	{}, {PreStopSeconds: ptr.To[int32](0)}, {PreStopSeconds: ptr.To[int32](300)},
+	{ShutdownSeconds: ptr.To[int32](0)}, {ShutdownSeconds: ptr.To[int32](120)}, {LeaveReadinessProbes: true},
 }
 
 // TestInvariantsSweep checks the invariants over a grid of inputs, and that
@@ -107,7 +108,7 @@ var sweepOverrides = []Overrides{
 // trip takes a few milliseconds, so it runs once per hook, attachments and
 // overrides, with the grace period and the sleep method taking turns.
 func TestInvariantsSweep(t *testing.T) {
-	graces := []*int64{nil, ptr[int64](10), ptr[int64](70), ptr[int64](1000)}
+	graces := []*int64{nil, ptr.To[int64](10), ptr.To[int64](70), ptr.To[int64](1000)}
 	methods := []SleepMethod{SleepNative, SleepExec}
 	input := func(attachments []discovery.Attachment, grace *int64, hook *corev1.LifecycleHandler, ov Overrides, method SleepMethod) Input {
 		c := container("app", 8080)

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/utils/ptr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 )
@@ -75,19 +76,19 @@ func TestComputePreStopAndGrace(t *testing.T) {
 		{
 			name: "prestop-seconds override, longer",
 			d:    app(), attachments: []discovery.Attachment{albIP("app", 8080)},
-			overrides: Overrides{PreStopSeconds: ptr[int32](120)},
+			overrides: Overrides{PreStopSeconds: ptr.To[int32](120)},
 			preStop:   120, shutdown: 30, grace: 150, gate: true,
 		},
 		{
 			name: "prestop-seconds override, shorter than the load balancer needs",
 			d:    app(), attachments: []discovery.Attachment{nlbIP("app", 8080)},
-			overrides: Overrides{PreStopSeconds: ptr[int32](5)},
+			overrides: Overrides{PreStopSeconds: ptr.To[int32](5)},
 			preStop:   5, shutdown: 30, grace: 35, gate: true,
 		},
 		{
 			name: "shutdown-seconds override",
 			d:    app(), attachments: []discovery.Attachment{albIP("app", 8080)},
-			overrides: Overrides{ShutdownSeconds: ptr[int32](60)},
+			overrides: Overrides{ShutdownSeconds: ptr.To[int32](60)},
 			preStop:   40, shutdown: 60, grace: 100, gate: true,
 		},
 		{
@@ -103,7 +104,7 @@ func TestComputePreStopAndGrace(t *testing.T) {
 		{
 			name: "grace never lowered, even by overrides",
 			d:    withGrace(app(), 70), attachments: []discovery.Attachment{albIP("app", 8080)},
-			overrides: Overrides{PreStopSeconds: ptr[int32](5), ShutdownSeconds: ptr[int32](5)},
+			overrides: Overrides{PreStopSeconds: ptr.To[int32](5), ShutdownSeconds: ptr.To[int32](5)},
 			preStop:   5, shutdown: 5, grace: 70, gate: true,
 		},
 		{
@@ -162,12 +163,12 @@ func TestComputePreStopHooks(t *testing.T) {
 		{name: "httpGet hook", hook: httpHook(8080, "/drain"), action: PreStopCustom, existing: "httpGet :8080/drain"},
 		{
 			name: "operator's native sleep is re-applied with the plan's value",
-			hook: nativeSleep(40), owned: ownedSleepFields, override: ptr[int32](20),
+			hook: nativeSleep(40), owned: ownedSleepFields, override: ptr.To[int32](20),
 			action: PreStopSet, existing: "", sent: nativeSleep(20), // the operator's own hook is no "existing" one
 		},
 		{
 			name: "operator's exec sleep stays exec when the method is native",
-			hook: execHook("sleep", "40"), owned: ownedExecFields, method: SleepNative, override: ptr[int32](60),
+			hook: execHook("sleep", "40"), owned: ownedExecFields, method: SleepNative, override: ptr.To[int32](60),
 			action: PreStopSet, existing: "", sent: execHook("sleep", "60"),
 		},
 		{
