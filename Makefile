@@ -29,6 +29,10 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 verify-generated: manifests generate ## Fail when committed generated files are stale.
 	@git diff --exit-code -- api config || { echo "generated files are stale: run make manifests generate and commit"; exit 1; }
 
+.PHONY: verify-boilerplate
+verify-boilerplate: ## Fail when a Go file lacks the license header of hack/boilerplate.go.txt.
+	hack/verify-boilerplate.sh
+
 .PHONY: fmt
 fmt: ## Run go fmt.
 	go fmt ./...
