@@ -37,7 +37,7 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
-	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 // What a bad input must lead to.
@@ -102,9 +102,9 @@ func invalidNLB(name, k, v string, more ...string) badInput {
 	return badInput{name: name, noIngress: true, want: wantInvalid, key: k, value: v, svc: func(s *corev1.Service) {
 		s.Spec.Type = corev1.ServiceTypeLoadBalancer
 		s.Annotations = map[string]string{
-			discovery.AnnotationNLBType:       discovery.NLBTypeExternal,
-			discovery.AnnotationNLBTargetType: "ip",
-			k:                                 v,
+			awslb.AnnotationNLBType:       awslb.NLBTypeExternal,
+			awslb.AnnotationNLBTargetType: "ip",
+			k:                             v,
 		}
 		for i := 0; i+1 < len(more); i += 2 {
 			s.Annotations[more[i]] = more[i+1]
@@ -117,7 +117,7 @@ func badInputs() []badInput {
 		pre  = annotations.PreStopSecondsKey
 		shut = annotations.ShutdownSecondsKey
 		mode = annotations.ModeKey
-		tga  = discovery.AnnotationALBTargetGroupAttributes
+		tga  = awslb.AnnotationALBTargetGroupAttributes
 	)
 	return []badInput{
 		// Seconds annotations: non-numeric, negative, fractional, huge, empty, out of range, padded.
@@ -149,29 +149,29 @@ func badInputs() []badInput {
 		invalidIng("deregistration delay non-numeric", tga, "deregistration_delay.timeout_seconds=abc"),
 		invalidIng("deregistration delay negative", tga, "deregistration_delay.timeout_seconds=-1"),
 		invalidIng("deregistration delay huge", tga, "deregistration_delay.timeout_seconds=99999999999"),
-		invalidIng("healthcheck path without slash", discovery.AnnotationALBHealthCheckPath, "healthz"),
-		invalidIng("healthcheck interval non-numeric", discovery.AnnotationALBHealthCheckInterval, "fast"),
-		invalidIng("healthcheck interval below 5", discovery.AnnotationALBHealthCheckInterval, "1"),
-		invalidIng("healthcheck timeout fractional", discovery.AnnotationALBHealthCheckTimeout, "1.5"),
-		invalidIng("healthcheck timeout not below interval", discovery.AnnotationALBHealthCheckTimeout, "30"),
-		invalidIng("healthy threshold huge", discovery.AnnotationALBHealthyThreshold, "99999999999"),
-		invalidIng("unhealthy threshold below 2", discovery.AnnotationALBUnhealthyThreshold, "1"),
-		invalidIng("healthcheck protocol unknown", discovery.AnnotationALBHealthCheckProtocol, "UDP"),
-		invalidIng("healthcheck port out of range", discovery.AnnotationALBHealthCheckPort, "70000"),
-		invalidIng("healthcheck port names no Service port", discovery.AnnotationALBHealthCheckPort, "admin"),
-		invalidIng("success codes garbage", discovery.AnnotationALBSuccessCodes, "2xx"),
-		invalidIng("target type unknown", discovery.AnnotationALBTargetType, "pod"),
-		invalidIng("backend protocol unknown", discovery.AnnotationALBBackendProtocol, "FTP"),
+		invalidIng("healthcheck path without slash", awslb.AnnotationALBHealthCheckPath, "healthz"),
+		invalidIng("healthcheck interval non-numeric", awslb.AnnotationALBHealthCheckInterval, "fast"),
+		invalidIng("healthcheck interval below 5", awslb.AnnotationALBHealthCheckInterval, "1"),
+		invalidIng("healthcheck timeout fractional", awslb.AnnotationALBHealthCheckTimeout, "1.5"),
+		invalidIng("healthcheck timeout not below interval", awslb.AnnotationALBHealthCheckTimeout, "30"),
+		invalidIng("healthy threshold huge", awslb.AnnotationALBHealthyThreshold, "99999999999"),
+		invalidIng("unhealthy threshold below 2", awslb.AnnotationALBUnhealthyThreshold, "1"),
+		invalidIng("healthcheck protocol unknown", awslb.AnnotationALBHealthCheckProtocol, "UDP"),
+		invalidIng("healthcheck port out of range", awslb.AnnotationALBHealthCheckPort, "70000"),
+		invalidIng("healthcheck port names no Service port", awslb.AnnotationALBHealthCheckPort, "admin"),
+		invalidIng("success codes garbage", awslb.AnnotationALBSuccessCodes, "2xx"),
+		invalidIng("target type unknown", awslb.AnnotationALBTargetType, "pod"),
+		invalidIng("backend protocol unknown", awslb.AnnotationALBBackendProtocol, "FTP"),
 		{name: "bad annotation on the Service wins over the Ingress", want: wantInvalid,
-			key: discovery.AnnotationALBHealthCheckPath, value: "ping",
+			key: awslb.AnnotationALBHealthCheckPath, value: "ping",
 			svc: func(s *corev1.Service) {
-				s.Annotations = map[string]string{discovery.AnnotationALBHealthCheckPath: "ping"}
+				s.Annotations = map[string]string{awslb.AnnotationALBHealthCheckPath: "ping"}
 			}},
 		// NLB Service annotations.
-		invalidNLB("nlb interval non-numeric", discovery.AnnotationNLBHealthCheckInterval, "abc"),
-		invalidNLB("nlb target-group-attributes garbage", discovery.AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds"),
-		invalidNLB("nlb target type unknown", discovery.AnnotationNLBTargetType, "pods"),
-		invalidNLB("nlb http path without slash", discovery.AnnotationNLBHealthCheckPath, "ping", discovery.AnnotationNLBHealthCheckProtocol, "HTTP"),
+		invalidNLB("nlb interval non-numeric", awslb.AnnotationNLBHealthCheckInterval, "abc"),
+		invalidNLB("nlb target-group-attributes garbage", awslb.AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds"),
+		invalidNLB("nlb target type unknown", awslb.AnnotationNLBTargetType, "pods"),
+		invalidNLB("nlb http path without slash", awslb.AnnotationNLBHealthCheckPath, "ping", awslb.AnnotationNLBHealthCheckProtocol, "HTTP"),
 		// Graphs that do not reach the Deployment.
 		{name: "service with empty selector", want: wantIgnored, svc: func(s *corev1.Service) { s.Spec.Selector = nil }},
 		{name: "service with non-matching selector", want: wantIgnored, svc: func(s *corev1.Service) { s.Spec.Selector = map[string]string{"app": "other"} }},
@@ -188,11 +188,11 @@ func badInputs() []badInput {
 			ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Port = networkingv1.ServiceBackendPort{Name: "grpc"}
 		}},
 		{name: "ingress backend is an action", want: wantIgnored, ing: func(_ string, ing *networkingv1.Ingress) {
-			ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Port = networkingv1.ServiceBackendPort{Name: discovery.UseAnnotation}
+			ing.Spec.Rules[0].HTTP.Paths[0].Backend.Service.Port = networkingv1.ServiceBackendPort{Name: awslb.UseAnnotation}
 		}},
 		{name: "ingressclass with unknown controller", want: wantIgnored,
 			ing: func(ns string, ing *networkingv1.Ingress) {
-				delete(ing.Annotations, discovery.AnnotationIngressClass)
+				delete(ing.Annotations, awslb.AnnotationIngressClass)
 				ing.Spec.IngressClassName = ptr.To(ns + "-other")
 			},
 			extra: func(ns string) []client.Object {
@@ -202,18 +202,18 @@ func badInputs() []badInput {
 				}}
 			}},
 		{name: "ingressclass that does not exist", want: wantIgnored, ing: func(ns string, ing *networkingv1.Ingress) {
-			delete(ing.Annotations, discovery.AnnotationIngressClass)
+			delete(ing.Annotations, awslb.AnnotationIngressClass)
 			ing.Spec.IngressClassName = ptr.To(ns + "-absent")
 		}},
-		{name: "ingress class annotation of another controller", want: wantIgnored, ing: ingAnnotation(discovery.AnnotationIngressClass, "nginx")},
+		{name: "ingress class annotation of another controller", want: wantIgnored, ing: ingAnnotation(awslb.AnnotationIngressClass, "nginx")},
 		{name: "loadbalancer service of the in-tree provider", want: wantIgnored, noIngress: true, svc: func(s *corev1.Service) {
 			s.Spec.Type = corev1.ServiceTypeLoadBalancer
-			s.Annotations = map[string]string{discovery.AnnotationNLBType: "classic"}
+			s.Annotations = map[string]string{awslb.AnnotationNLBType: "classic"}
 		}},
 		{name: "loadbalancer class of another controller", want: wantIgnored, noIngress: true, svc: func(s *corev1.Service) {
 			s.Spec.Type = corev1.ServiceTypeLoadBalancer
 			s.Spec.LoadBalancerClass = ptr.To("example.com/lb")
-			s.Annotations = map[string]string{discovery.AnnotationNLBType: discovery.NLBTypeExternal}
+			s.Annotations = map[string]string{awslb.AnnotationNLBType: awslb.NLBTypeExternal}
 		}},
 		// Target ports.
 		{name: "target port name matches no container port", want: ReasonTargetPortUnresolved, svc: func(s *corev1.Service) {

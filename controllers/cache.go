@@ -23,7 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/slim"
 )
@@ -43,8 +43,8 @@ func CacheOptions() cache.Options {
 			&gdv1.GracefulDrain{}: {Transform: slim.Chain(slim.DropManagedFields, slim.DropUnread)},
 			// The namespace entries that own the readiness-gate label tell when it was set.
 			&corev1.Namespace{}: {Transform: slim.Chain(
-				slim.KeepManagedFieldsMentioning(plan.FieldManager, "f:"+annotations.ReadinessGateInjectLabel), slim.DropUnread)},
-			crdMetadata(): {Field: fields.OneTermEqualSelector("metadata.name", TargetGroupBindingCRDName)},
+				slim.KeepManagedFieldsMentioning(plan.FieldManager, "f:"+awslb.ReadinessGateInjectLabel), slim.DropUnread)},
+			crdMetadata(): {Field: fields.OneTermEqualSelector("metadata.name", awslb.TargetGroupBindingCRDName)},
 		},
 	}
 }

@@ -44,6 +44,7 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/report"
@@ -151,8 +152,8 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		Plan:                  drainPlan,
 		Pending:               plan.Changes(&deploy, drainPlan),
 		Deployment:            &deploy,
-		GateLabelValue:        ns.Labels[annotations.ReadinessGateInjectLabel],
-		GateLabelSince:        report.LabelSince(&ns, annotations.ReadinessGateInjectLabel),
+		GateLabelValue:        ns.Labels[awslb.ReadinessGateInjectLabel],
+		GateLabelSince:        report.LabelSince(&ns, awslb.ReadinessGateInjectLabel),
 		Reverts:               gd.Status.Reverts,
 		Now:                   r.now(),
 	}
@@ -270,7 +271,7 @@ func (r *DeploymentReconciler) discover(ctx context.Context, deploy *appsv1.Depl
 func (r *DeploymentReconciler) enforce(ctx context.Context, deploy *appsv1.Deployment, ns *corev1.Namespace, in *report.Input) error {
 	logger := log.FromContext(ctx)
 	if in.Plan.NeedsReadinessGate {
-		if _, set := ns.Labels[annotations.ReadinessGateInjectLabel]; !set {
+		if _, set := ns.Labels[awslb.ReadinessGateInjectLabel]; !set {
 			if err := r.labelNamespace(ctx, deploy, ns, in); err != nil {
 				return err
 			}
@@ -313,13 +314,13 @@ func (r *DeploymentReconciler) labelNamespace(ctx context.Context, deploy *appsv
 			return ctx.Err()
 		}
 		if claim.labelled.Load() {
-			in.GateLabelValue = annotations.ReadinessGateInjectEnabled
+			in.GateLabelValue = awslb.ReadinessGateInjectEnabled
 		}
 		return nil
 	}
 	defer close(claim.done)
 	nsApply := corev1ac.Namespace(ns.Name).WithLabels(map[string]string{
-		annotations.ReadinessGateInjectLabel: annotations.ReadinessGateInjectEnabled,
+		awslb.ReadinessGateInjectLabel: awslb.ReadinessGateInjectEnabled,
 	})
 	if err := r.Apply(ctx, nsApply, client.FieldOwner(plan.FieldManager)); err != nil {
 		r.labelledNamespaces.CompareAndDelete(ns.UID, claim)
@@ -327,11 +328,11 @@ func (r *DeploymentReconciler) labelNamespace(ctx context.Context, deploy *appsv
 	}
 	claim.labelled.Store(true)
 	appliesTotal.WithLabelValues("namespace").Inc()
-	in.GateLabelValue = annotations.ReadinessGateInjectEnabled
+	in.GateLabelValue = awslb.ReadinessGateInjectEnabled
 	msg := fmt.Sprintf("Labelled namespace %s %s: none -> %s, so that new pods get the load balancer's readiness gate",
-		ns.Name, annotations.ReadinessGateInjectLabel, annotations.ReadinessGateInjectEnabled)
+		ns.Name, awslb.ReadinessGateInjectLabel, awslb.ReadinessGateInjectEnabled)
 	r.Recorder.Eventf(deploy, ns, corev1.EventTypeNormal, EventNamespaceLabelled, "LabelNamespace", msg)
-	log.FromContext(ctx).Info("labelled namespace for readiness gates", "namespace", ns.Name, "label", annotations.ReadinessGateInjectLabel)
+	log.FromContext(ctx).Info("labelled namespace for readiness gates", "namespace", ns.Name, "label", awslb.ReadinessGateInjectLabel)
 	return nil
 }
 

@@ -46,7 +46,7 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
-	"github.com/gracefuldrain/gracefuldrain/internal/report"
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 const (
@@ -169,7 +169,7 @@ func finishRollout(t *testing.T, ns, name string, withGate bool) {
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example/web:1"}}},
 		}
 		if withGate {
-			pod.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: report.ReadinessGatePrefix + "k8s-web-0123456789"}}
+			pod.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: awslb.ReadinessGatePrefix + "k8s-web-0123456789"}}
 		}
 		g.Expect(k8s.Create(ctx, pod)).To(Succeed())
 	}
@@ -230,7 +230,7 @@ func TestSeed000AsWritten(t *testing.T) {
 	})
 	var namespace corev1.Namespace
 	g.Expect(k8s.Get(ctx, types.NamespacedName{Name: ns}, &namespace)).To(Succeed())
-	g.Expect(namespace.Labels).To(HaveKeyWithValue(annotations.ReadinessGateInjectLabel, "enabled"))
+	g.Expect(namespace.Labels).To(HaveKeyWithValue(awslb.ReadinessGateInjectLabel, "enabled"))
 
 	// The gate label is injected only at pod creation: it must go on before the Deployment is patched.
 	nsWrite := indexOf(writes.matching(), "PATCH /api/v1/namespaces/"+ns)
@@ -343,7 +343,7 @@ func TestAuditModeChangesNothing(t *testing.T) {
 	g.Expect(after.Spec.Template.Spec.Containers[0].Lifecycle).To(BeNil())
 	var namespace corev1.Namespace
 	g.Expect(k8s.Get(ctx, types.NamespacedName{Name: ns}, &namespace)).To(Succeed())
-	g.Expect(namespace.Labels).NotTo(HaveKey(annotations.ReadinessGateInjectLabel))
+	g.Expect(namespace.Labels).NotTo(HaveKey(awslb.ReadinessGateInjectLabel))
 	g.Expect(writes.matching("/namespaces/" + ns + "/deployments")).To(BeEmpty())
 	g.Expect(writes.matching("PATCH /api/v1/namespaces/" + ns)).To(BeEmpty())
 }
@@ -362,7 +362,7 @@ func TestInstanceTargets(t *testing.T) {
 	})
 	var namespace corev1.Namespace
 	NewWithT(t).Expect(k8s.Get(ctx, types.NamespacedName{Name: ns}, &namespace)).To(Succeed())
-	NewWithT(t).Expect(namespace.Labels).NotTo(HaveKey(annotations.ReadinessGateInjectLabel))
+	NewWithT(t).Expect(namespace.Labels).NotTo(HaveKey(awslb.ReadinessGateInjectLabel))
 	// Instance targets need no gate, so the rollout alone makes it Ready.
 	finishRollout(t, ns, "web", false)
 	eventually(t, func(g Gomega) {

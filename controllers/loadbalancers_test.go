@@ -40,6 +40,7 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 // deployment returns a Deployment "web" labelled app=web with the given containers.
@@ -149,7 +150,7 @@ func TestTargetGroupBindingCRDInstalledLater(t *testing.T) {
 	})
 	var namespace corev1.Namespace
 	g.Expect(k8s.Get(ctx, types.NamespacedName{Name: ns}, &namespace)).To(Succeed())
-	g.Expect(namespace.Labels).To(HaveKeyWithValue(annotations.ReadinessGateInjectLabel, "enabled"))
+	g.Expect(namespace.Labels).To(HaveKeyWithValue(awslb.ReadinessGateInjectLabel, "enabled"))
 }
 
 func TestIngressGroupThroughTwoServices(t *testing.T) {

@@ -26,7 +26,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/report"
 )
@@ -63,7 +63,7 @@ func TestNamespaceLabelClaim(t *testing.T) {
 	g.Consistently(reported).WithTimeout(100*time.Millisecond).ShouldNot(Receive(), "it waits while the claimant's apply is under way")
 	first.labelled.Store(true) // the claimant's apply succeeds
 	close(first.done)
-	g.Expect(<-reported).To(Equal(annotations.ReadinessGateInjectEnabled), "the label is on, though the cache lags")
+	g.Expect(<-reported).To(Equal(awslb.ReadinessGateInjectEnabled), "the label is on, though the cache lags")
 
 	// The namespace changed since and still lacks the label (someone removed it): label again.
 	changed := ns.DeepCopy()

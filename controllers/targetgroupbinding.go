@@ -23,7 +23,6 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -35,18 +34,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 )
 
-// The AWS Load Balancer Controller's TargetGroupBinding. Its CRD may be absent:
+// The AWS Load Balancer Controller's TargetGroupBinding CRD may be absent:
 // then this source is skipped, and it is picked up when the CRD appears,
-// without a restart. It is read as unstructured data so the operator does not
-// depend on the AWS controller's Go module.
-var (
-	targetGroupBindingGVK = schema.GroupVersionKind{Group: "elbv2.k8s.aws", Version: "v1beta1", Kind: "TargetGroupBinding"}
-	// TargetGroupBindingCRDName is the CRD whose appearance starts the watch.
-	TargetGroupBindingCRDName = "targetgroupbindings.elbv2.k8s.aws"
-)
+// without a restart.
 
 // crdMetadata is the CRD watch's object: metadata only, so the cache never
 // holds CRD schemas (and only this one CRD, by field selector in CacheOptions).
@@ -58,7 +52,7 @@ func crdMetadata() *metav1.PartialObjectMetadata {
 
 func newTargetGroupBindingList() *unstructured.UnstructuredList {
 	l := &unstructured.UnstructuredList{}
-	l.SetGroupVersionKind(targetGroupBindingGVK.GroupVersion().WithKind("TargetGroupBindingList"))
+	l.SetGroupVersionKind(awslb.TargetGroupBindingGVK.GroupVersion().WithKind("TargetGroupBindingList"))
 	return l
 }
 
@@ -70,7 +64,7 @@ func (r *DeploymentReconciler) watchTargetGroupBindingsWhenInstalled(c controlle
 			return
 		}
 		tgb := &unstructured.Unstructured{}
-		tgb.SetGroupVersionKind(targetGroupBindingGVK)
+		tgb.SetGroupVersionKind(awslb.TargetGroupBindingGVK)
 		if err := c.Watch(source.Kind[client.Object](informers, tgb, handler.EnqueueRequestsFromMapFunc(r.deploymentsOfTargetGroupBinding))); err != nil {
 			r.targetGroupBindings.Store(false)
 			log.FromContext(ctx).Error(err, "watching TargetGroupBindings")
@@ -80,12 +74,12 @@ func (r *DeploymentReconciler) watchTargetGroupBindingsWhenInstalled(c controlle
 	}
 	onCRD := handler.Funcs{
 		CreateFunc: func(ctx context.Context, e event.CreateEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if e.Object.GetName() == TargetGroupBindingCRDName {
+			if e.Object.GetName() == awslb.TargetGroupBindingCRDName {
 				start(ctx)
 			}
 		},
 		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if e.ObjectNew.GetName() == TargetGroupBindingCRDName {
+			if e.ObjectNew.GetName() == awslb.TargetGroupBindingCRDName {
 				start(ctx)
 			}
 		},

@@ -40,10 +40,6 @@ const (
 	ReadinessProbeKey = "gracefuldrain.io/readiness-probe"
 	// RetryKey: setting it to a new value makes the operator re-apply after a Conflict.
 	RetryKey = "gracefuldrain.io/retry"
-	// ReadinessGateInjectLabel is the AWS Load Balancer Controller's namespace label.
-	ReadinessGateInjectLabel = "elbv2.k8s.aws/pod-readiness-gate-inject"
-	// ReadinessGateInjectEnabled is the value that turns injection on.
-	ReadinessGateInjectEnabled = "enabled"
 )
 
 // Mode is the effective mode for a Deployment.

@@ -25,6 +25,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 // discoverALB runs Discover on webDeployment, webService (plus svcKV
@@ -55,65 +57,65 @@ func TestALBHealthCheck(t *testing.T) {
 		{name: "AWS defaults", want: albDefaults, tt: TargetInstance},
 		{
 			name:  "HTTPS backend checks with HTTPS",
-			ingKV: []string{AnnotationALBBackendProtocol, "HTTPS"},
-			want:  with(func(h *HealthCheck) { h.Protocol = ProtocolHTTPS }),
+			ingKV: []string{awslb.AnnotationALBBackendProtocol, "HTTPS"},
+			want:  with(func(h *HealthCheck) { h.Protocol = awslb.ProtocolHTTPS }),
 		},
 		{
 			name:  "health-check protocol over backend protocol",
-			ingKV: []string{AnnotationALBBackendProtocol, "HTTPS", AnnotationALBHealthCheckProtocol, "HTTP"},
+			ingKV: []string{awslb.AnnotationALBBackendProtocol, "HTTPS", awslb.AnnotationALBHealthCheckProtocol, "HTTP"},
 			want:  albDefaults,
 		},
 		{
 			name:  "gRPC defaults",
-			ingKV: []string{AnnotationALBBackendProtocolVersion, "GRPC"},
+			ingKV: []string{awslb.AnnotationALBBackendProtocolVersion, "GRPC"},
 			want: with(func(h *HealthCheck) {
-				h.Protocol, h.Path, h.SuccessCodes = ProtocolGRPC, "/AWS.ALB/healthcheck", "12"
+				h.Protocol, h.Path, h.SuccessCodes = awslb.ProtocolGRPC, "/AWS.ALB/healthcheck", "12"
 			}),
 		},
 		{
 			name: "gRPC with its own path and codes",
-			ingKV: []string{AnnotationALBBackendProtocolVersion, "GRPC",
-				AnnotationALBHealthCheckPath, "/grpc.health.v1.Health/Check", AnnotationALBSuccessCodes, "0-99"},
+			ingKV: []string{awslb.AnnotationALBBackendProtocolVersion, "GRPC",
+				awslb.AnnotationALBHealthCheckPath, "/grpc.health.v1.Health/Check", awslb.AnnotationALBSuccessCodes, "0-99"},
 			want: with(func(h *HealthCheck) {
-				h.Protocol, h.Path, h.SuccessCodes = ProtocolGRPC, "/grpc.health.v1.Health/Check", "0-99"
+				h.Protocol, h.Path, h.SuccessCodes = awslb.ProtocolGRPC, "/grpc.health.v1.Health/Check", "0-99"
 			}),
 		},
 		{
 			name:  "HTTP2 is still an HTTP check",
-			ingKV: []string{AnnotationALBBackendProtocolVersion, "HTTP2"},
+			ingKV: []string{awslb.AnnotationALBBackendProtocolVersion, "HTTP2"},
 			want:  albDefaults,
 		},
 		{
 			name: "every key set",
 			ingKV: []string{
-				AnnotationALBTargetType, "ip",
-				AnnotationALBHealthCheckPort, "8081",
-				AnnotationALBHealthCheckPath, "/healthz",
-				AnnotationALBHealthCheckInterval, "30",
-				AnnotationALBHealthCheckTimeout, "10",
-				AnnotationALBHealthyThreshold, "3",
-				AnnotationALBUnhealthyThreshold, "5",
-				AnnotationALBSuccessCodes, "200-299,302",
-				AnnotationALBTargetGroupAttributes, "stickiness.enabled=true,deregistration_delay.timeout_seconds=30",
+				awslb.AnnotationALBTargetType, "ip",
+				awslb.AnnotationALBHealthCheckPort, "8081",
+				awslb.AnnotationALBHealthCheckPath, "/healthz",
+				awslb.AnnotationALBHealthCheckInterval, "30",
+				awslb.AnnotationALBHealthCheckTimeout, "10",
+				awslb.AnnotationALBHealthyThreshold, "3",
+				awslb.AnnotationALBUnhealthyThreshold, "5",
+				awslb.AnnotationALBSuccessCodes, "200-299,302",
+				awslb.AnnotationALBTargetGroupAttributes, "stickiness.enabled=true,deregistration_delay.timeout_seconds=30",
 			},
-			want: HealthCheck{Protocol: ProtocolHTTP, Path: "/healthz", Port: "8081", IntervalSeconds: 30,
+			want: HealthCheck{Protocol: awslb.ProtocolHTTP, Path: "/healthz", Port: "8081", IntervalSeconds: 30,
 				TimeoutSeconds: 10, HealthyThreshold: 3, UnhealthyThreshold: 5, SuccessCodes: "200-299,302"},
 			tt:    TargetIP,
 			delay: ptr.To[int32](30),
 		},
 		{
 			name: "lowest values",
-			ingKV: []string{AnnotationALBHealthCheckInterval, "5", AnnotationALBHealthCheckTimeout, "2",
-				AnnotationALBHealthyThreshold, "2", AnnotationALBUnhealthyThreshold, "2",
-				AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=0"},
+			ingKV: []string{awslb.AnnotationALBHealthCheckInterval, "5", awslb.AnnotationALBHealthCheckTimeout, "2",
+				awslb.AnnotationALBHealthyThreshold, "2", awslb.AnnotationALBUnhealthyThreshold, "2",
+				awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=0"},
 			want:  with(func(h *HealthCheck) { h.IntervalSeconds, h.TimeoutSeconds = 5, 2 }),
 			delay: ptr.To[int32](0),
 		},
 		{
 			name: "highest values",
-			ingKV: []string{AnnotationALBHealthCheckInterval, "300", AnnotationALBHealthCheckTimeout, "120",
-				AnnotationALBHealthyThreshold, "10", AnnotationALBUnhealthyThreshold, "10",
-				AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=3600"},
+			ingKV: []string{awslb.AnnotationALBHealthCheckInterval, "300", awslb.AnnotationALBHealthCheckTimeout, "120",
+				awslb.AnnotationALBHealthyThreshold, "10", awslb.AnnotationALBUnhealthyThreshold, "10",
+				awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=3600"},
 			want: with(func(h *HealthCheck) {
 				h.IntervalSeconds, h.TimeoutSeconds, h.HealthyThreshold, h.UnhealthyThreshold = 300, 120, 10, 10
 			}),
@@ -121,18 +123,18 @@ func TestALBHealthCheck(t *testing.T) {
 		},
 		{
 			name:  "named port, ip targets: the Service port's targetPort",
-			ingKV: []string{AnnotationALBTargetType, "ip", AnnotationALBHealthCheckPort, "http"},
+			ingKV: []string{awslb.AnnotationALBTargetType, "ip", awslb.AnnotationALBHealthCheckPort, "http"},
 			want:  with(func(h *HealthCheck) { h.Port = "8080" }),
 			tt:    TargetIP,
 		},
 		{
 			name:  "named port, instance targets: the Service port's nodePort",
-			ingKV: []string{AnnotationALBHealthCheckPort, "http"},
+			ingKV: []string{awslb.AnnotationALBHealthCheckPort, "http"},
 			want:  with(func(h *HealthCheck) { h.Port = "30080" }),
 		},
 		{
 			name:  "explicit traffic-port",
-			ingKV: []string{AnnotationALBHealthCheckPort, "traffic-port"},
+			ingKV: []string{awslb.AnnotationALBHealthCheckPort, "traffic-port"},
 			want:  albDefaults,
 		},
 	}
@@ -167,19 +169,19 @@ func TestALBServiceOverridesIngress(t *testing.T) {
 	}{
 		{
 			name:  "target type",
-			ingKV: []string{AnnotationALBTargetType, "instance"},
-			svcKV: []string{AnnotationALBTargetType, "ip"},
+			ingKV: []string{awslb.AnnotationALBTargetType, "instance"},
+			svcKV: []string{awslb.AnnotationALBTargetType, "ip"},
 			check: func(t *testing.T, a Attachment) { equal(t, "target type", a.TargetType, TargetIP) },
 		},
 		{
 			name:  "target type from the Ingress when the Service has none",
-			ingKV: []string{AnnotationALBTargetType, "ip"},
+			ingKV: []string{awslb.AnnotationALBTargetType, "ip"},
 			check: func(t *testing.T, a Attachment) { equal(t, "target type", a.TargetType, TargetIP) },
 		},
 		{
 			name:  "health check, key by key",
-			ingKV: []string{AnnotationALBHealthCheckPath, "/ingress", AnnotationALBHealthCheckInterval, "30"},
-			svcKV: []string{AnnotationALBHealthCheckPath, "/service", AnnotationALBHealthCheckTimeout, "20"},
+			ingKV: []string{awslb.AnnotationALBHealthCheckPath, "/ingress", awslb.AnnotationALBHealthCheckInterval, "30"},
+			svcKV: []string{awslb.AnnotationALBHealthCheckPath, "/service", awslb.AnnotationALBHealthCheckTimeout, "20"},
 			check: func(t *testing.T, a Attachment) {
 				equal(t, "path", a.HealthCheck.Path, "/service")
 				equal(t, "interval", a.HealthCheck.IntervalSeconds, int32(30))
@@ -188,31 +190,31 @@ func TestALBServiceOverridesIngress(t *testing.T) {
 		},
 		{
 			name:  "success codes and protocol",
-			ingKV: []string{AnnotationALBSuccessCodes, "200", AnnotationALBBackendProtocol, "HTTP"},
-			svcKV: []string{AnnotationALBSuccessCodes, "200-399", AnnotationALBBackendProtocol, "HTTPS"},
+			ingKV: []string{awslb.AnnotationALBSuccessCodes, "200", awslb.AnnotationALBBackendProtocol, "HTTP"},
+			svcKV: []string{awslb.AnnotationALBSuccessCodes, "200-399", awslb.AnnotationALBBackendProtocol, "HTTPS"},
 			check: func(t *testing.T, a Attachment) {
 				equal(t, "codes", a.HealthCheck.SuccessCodes, "200-399")
-				equal(t, "protocol", a.HealthCheck.Protocol, ProtocolHTTPS)
+				equal(t, "protocol", a.HealthCheck.Protocol, awslb.ProtocolHTTPS)
 			},
 		},
 		{
 			name:  "backend protocol version",
-			ingKV: []string{AnnotationALBBackendProtocolVersion, "HTTP1"},
-			svcKV: []string{AnnotationALBBackendProtocolVersion, "GRPC"},
-			check: func(t *testing.T, a Attachment) { equal(t, "protocol", a.HealthCheck.Protocol, ProtocolGRPC) },
+			ingKV: []string{awslb.AnnotationALBBackendProtocolVersion, "HTTP1"},
+			svcKV: []string{awslb.AnnotationALBBackendProtocolVersion, "GRPC"},
+			check: func(t *testing.T, a Attachment) { equal(t, "protocol", a.HealthCheck.Protocol, awslb.ProtocolGRPC) },
 		},
 		{
 			name:  "target-group attributes",
-			ingKV: []string{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=30"},
-			svcKV: []string{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=60"},
+			ingKV: []string{awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=30"},
+			svcKV: []string{awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=60"},
 			check: func(t *testing.T, a Attachment) { equal(t, "delay", a.DeregistrationDelaySeconds, int32(60)) },
 		},
 		{
 			// The controller merges annotations, not attributes: the Service's
 			// list replaces the Ingress's, and the delay falls back to 300.
 			name:  "target-group attributes replace, not merge",
-			ingKV: []string{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=30"},
-			svcKV: []string{AnnotationALBTargetGroupAttributes, "stickiness.enabled=true"},
+			ingKV: []string{awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=30"},
+			svcKV: []string{awslb.AnnotationALBTargetGroupAttributes, "stickiness.enabled=true"},
 			check: func(t *testing.T, a Attachment) { equal(t, "delay", a.DeregistrationDelaySeconds, int32(300)) },
 		},
 	}
@@ -227,12 +229,12 @@ func TestALBServiceOverridesIngress(t *testing.T) {
 
 func TestALBProblemNamesTheObjectHoldingTheValue(t *testing.T) {
 	r := discoverALB(
-		[]string{AnnotationALBHealthCheckPath, "ingress-path", AnnotationALBHealthyThreshold, "11"},
-		[]string{AnnotationALBHealthCheckPath, "service-path"},
+		[]string{awslb.AnnotationALBHealthCheckPath, "ingress-path", awslb.AnnotationALBHealthyThreshold, "11"},
+		[]string{awslb.AnnotationALBHealthCheckPath, "service-path"},
 	)
 	equal(t, "problems", r.Problems, []Problem{
-		{Object: "Ingress shop/web", Key: AnnotationALBHealthyThreshold, Value: "11", Message: "Expected a whole number from 2 to 10."},
-		{Object: "Service shop/web", Key: AnnotationALBHealthCheckPath, Value: "service-path", Message: `Expected a path starting with "/".`},
+		{Object: "Ingress shop/web", Key: awslb.AnnotationALBHealthyThreshold, Value: "11", Message: "Expected a whole number from 2 to 10."},
+		{Object: "Service shop/web", Key: awslb.AnnotationALBHealthCheckPath, Value: "service-path", Message: `Expected a path starting with "/".`},
 	})
 	// The Ingress's bad path is shadowed by the Service's and never read.
 	a := only(t, r)
@@ -258,46 +260,46 @@ func numericCases(key string, lo, hi int32, unit string) []invalidCase {
 func itoa(n int32) string { return strconv.Itoa(int(n)) }
 
 var albInvalid = concat(
-	numericCases(AnnotationALBHealthCheckInterval, 5, 300, " of seconds"),
-	numericCases(AnnotationALBHealthCheckTimeout, 2, 120, " of seconds"),
-	numericCases(AnnotationALBHealthyThreshold, 2, 10, ""),
-	numericCases(AnnotationALBUnhealthyThreshold, 2, 10, ""),
+	numericCases(awslb.AnnotationALBHealthCheckInterval, 5, 300, " of seconds"),
+	numericCases(awslb.AnnotationALBHealthCheckTimeout, 2, 120, " of seconds"),
+	numericCases(awslb.AnnotationALBHealthyThreshold, 2, 10, ""),
+	numericCases(awslb.AnnotationALBUnhealthyThreshold, 2, 10, ""),
 	[]invalidCase{
-		{AnnotationALBTargetType, "pod", "ip or instance"},
-		{AnnotationALBTargetType, "IP", "ip or instance"},
-		{AnnotationALBTargetType, "", "ip or instance"},
-		{AnnotationALBHealthCheckProtocol, "http", "HTTP or HTTPS"},
-		{AnnotationALBHealthCheckProtocol, "TCP", "HTTP or HTTPS"},
-		{AnnotationALBHealthCheckProtocol, "GRPC", "HTTP or HTTPS"},
-		{AnnotationALBBackendProtocol, "TCP", "HTTP or HTTPS"},
-		{AnnotationALBBackendProtocolVersion, "HTTP3", "HTTP1, HTTP2 or GRPC"},
-		{AnnotationALBBackendProtocolVersion, "grpc", "HTTP1, HTTP2 or GRPC"},
-		{AnnotationALBHealthCheckPath, "healthz", `starting with "/"`},
-		{AnnotationALBHealthCheckPath, "", `starting with "/"`},
-		{AnnotationALBHealthCheckPort, "0", "1 to 65535"},
-		{AnnotationALBHealthCheckPort, "65536", "1 to 65535"},
-		{AnnotationALBHealthCheckPort, "-80", "1 to 65535"},
-		{AnnotationALBHealthCheckPort, "99999999999999999999", "name of a port of Service shop/web"},
-		{AnnotationALBHealthCheckPort, "80.5", "name of a port of Service shop/web"},
-		{AnnotationALBHealthCheckPort, "metrics", "name of a port of Service shop/web"},
-		{AnnotationALBHealthCheckPort, "", "name of a port of Service shop/web"},
-		{AnnotationALBSuccessCodes, "ok", "status codes from 200 to 499"},
-		{AnnotationALBSuccessCodes, "", "status codes"},
-		{AnnotationALBSuccessCodes, "199", "status codes"},
-		{AnnotationALBSuccessCodes, "500", "status codes"},
-		{AnnotationALBSuccessCodes, "200-", "status codes"},
-		{AnnotationALBSuccessCodes, "299-200", "status codes"},
-		{AnnotationALBSuccessCodes, "200, 201", "status codes"},
-		{AnnotationALBSuccessCodes, "+200", "status codes"},
-		{AnnotationALBTargetGroupAttributes, "garbage", "key=value"},
-		{AnnotationALBTargetGroupAttributes, "=30", "key=value"},
-		{AnnotationALBTargetGroupAttributes, "a=1,,b", "key=value"},
-		{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=abc", "0 to 3600"},
-		{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=-1", "0 to 3600"},
-		{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=3601", "0 to 3600"},
-		{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=1.5", "0 to 3600"},
-		{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=", "0 to 3600"},
-		{AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=9999999999", "0 to 3600"},
+		{awslb.AnnotationALBTargetType, "pod", "ip or instance"},
+		{awslb.AnnotationALBTargetType, "IP", "ip or instance"},
+		{awslb.AnnotationALBTargetType, "", "ip or instance"},
+		{awslb.AnnotationALBHealthCheckProtocol, "http", "HTTP or HTTPS"},
+		{awslb.AnnotationALBHealthCheckProtocol, "TCP", "HTTP or HTTPS"},
+		{awslb.AnnotationALBHealthCheckProtocol, "GRPC", "HTTP or HTTPS"},
+		{awslb.AnnotationALBBackendProtocol, "TCP", "HTTP or HTTPS"},
+		{awslb.AnnotationALBBackendProtocolVersion, "HTTP3", "HTTP1, HTTP2 or GRPC"},
+		{awslb.AnnotationALBBackendProtocolVersion, "grpc", "HTTP1, HTTP2 or GRPC"},
+		{awslb.AnnotationALBHealthCheckPath, "healthz", `starting with "/"`},
+		{awslb.AnnotationALBHealthCheckPath, "", `starting with "/"`},
+		{awslb.AnnotationALBHealthCheckPort, "0", "1 to 65535"},
+		{awslb.AnnotationALBHealthCheckPort, "65536", "1 to 65535"},
+		{awslb.AnnotationALBHealthCheckPort, "-80", "1 to 65535"},
+		{awslb.AnnotationALBHealthCheckPort, "99999999999999999999", "name of a port of Service shop/web"},
+		{awslb.AnnotationALBHealthCheckPort, "80.5", "name of a port of Service shop/web"},
+		{awslb.AnnotationALBHealthCheckPort, "metrics", "name of a port of Service shop/web"},
+		{awslb.AnnotationALBHealthCheckPort, "", "name of a port of Service shop/web"},
+		{awslb.AnnotationALBSuccessCodes, "ok", "status codes from 200 to 499"},
+		{awslb.AnnotationALBSuccessCodes, "", "status codes"},
+		{awslb.AnnotationALBSuccessCodes, "199", "status codes"},
+		{awslb.AnnotationALBSuccessCodes, "500", "status codes"},
+		{awslb.AnnotationALBSuccessCodes, "200-", "status codes"},
+		{awslb.AnnotationALBSuccessCodes, "299-200", "status codes"},
+		{awslb.AnnotationALBSuccessCodes, "200, 201", "status codes"},
+		{awslb.AnnotationALBSuccessCodes, "+200", "status codes"},
+		{awslb.AnnotationALBTargetGroupAttributes, "garbage", "key=value"},
+		{awslb.AnnotationALBTargetGroupAttributes, "=30", "key=value"},
+		{awslb.AnnotationALBTargetGroupAttributes, "a=1,,b", "key=value"},
+		{awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=abc", "0 to 3600"},
+		{awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=-1", "0 to 3600"},
+		{awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=3601", "0 to 3600"},
+		{awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=1.5", "0 to 3600"},
+		{awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=", "0 to 3600"},
+		{awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=9999999999", "0 to 3600"},
 	},
 )
 
@@ -335,7 +337,7 @@ func TestALBInvalidAnnotations(t *testing.T) {
 func TestProblemsAreReportedOnce(t *testing.T) {
 	svc := webService()
 	svc.Spec.Ports = append(svc.Spec.Ports, sport("admin", 9090, intstr.FromInt32(8080)))
-	ing := ingAnnotated(albIngress("web", backend("web", 80), backend("web", 9090)), AnnotationALBHealthCheckPath, "x")
+	ing := ingAnnotated(albIngress("web", backend("web", 80), backend("web", 9090)), awslb.AnnotationALBHealthCheckPath, "x")
 	second := ing
 	second.Name = "web2"
 	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing, second}})
@@ -353,12 +355,12 @@ func TestALBTimeoutMustBeShorterThanInterval(t *testing.T) {
 		key, value string
 		fragment   string
 	}{
-		{"timeout equal to the default interval", []string{AnnotationALBHealthCheckTimeout, "15"},
-			AnnotationALBHealthCheckTimeout, "15", "shorter than the health-check interval of 15 seconds"},
-		{"interval equal to the default timeout", []string{AnnotationALBHealthCheckInterval, "5"},
-			AnnotationALBHealthCheckInterval, "5", "longer than the health-check timeout of 5 seconds"},
-		{"both set", []string{AnnotationALBHealthCheckInterval, "10", AnnotationALBHealthCheckTimeout, "20"},
-			AnnotationALBHealthCheckTimeout, "20", "interval of 10 seconds"},
+		{"timeout equal to the default interval", []string{awslb.AnnotationALBHealthCheckTimeout, "15"},
+			awslb.AnnotationALBHealthCheckTimeout, "15", "shorter than the health-check interval of 15 seconds"},
+		{"interval equal to the default timeout", []string{awslb.AnnotationALBHealthCheckInterval, "5"},
+			awslb.AnnotationALBHealthCheckInterval, "5", "longer than the health-check timeout of 5 seconds"},
+		{"both set", []string{awslb.AnnotationALBHealthCheckInterval, "10", awslb.AnnotationALBHealthCheckTimeout, "20"},
+			awslb.AnnotationALBHealthCheckTimeout, "20", "interval of 10 seconds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -385,9 +387,9 @@ func TestALBNamedHealthCheckPortProblems(t *testing.T) {
 		kv       []string
 		fragment string
 	}{
-		{"ip target, named targetPort", []string{AnnotationALBTargetType, "ip", AnnotationALBHealthCheckPort, "http"},
+		{"ip target, named targetPort", []string{awslb.AnnotationALBTargetType, "ip", awslb.AnnotationALBHealthCheckPort, "http"},
 			"with a numeric targetPort"},
-		{"instance target, no nodePort", []string{AnnotationALBHealthCheckPort, "http"}, "that has a nodePort"},
+		{"instance target, no nodePort", []string{awslb.AnnotationALBHealthCheckPort, "http"}, "that has a nodePort"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -399,7 +401,7 @@ func TestALBNamedHealthCheckPortProblems(t *testing.T) {
 			if len(r.Problems) != 1 || !strings.Contains(r.Problems[0].Message, tt.fragment) {
 				t.Fatalf("want one problem about %q, got %+v", tt.fragment, r.Problems)
 			}
-			equal(t, "port", only(t, r).HealthCheck.Port, TrafficPort)
+			equal(t, "port", only(t, r).HealthCheck.Port, awslb.TrafficPort)
 		})
 	}
 }
@@ -416,17 +418,17 @@ func TestALBInstanceTargetsNeedNodePort(t *testing.T) {
 	hasWarning(t, r, "Ingress shop/web", "instance targets", "Service shop/web", "NodePort or LoadBalancer")
 	equal(t, "still attached", only(t, r).TargetType, TargetInstance)
 
-	in.Ingresses[0] = ingAnnotated(in.Ingresses[0], AnnotationALBTargetType, "ip")
+	in.Ingresses[0] = ingAnnotated(in.Ingresses[0], awslb.AnnotationALBTargetType, "ip")
 	noWarnings(t, Discover(in))
 }
 
 func TestProblemsOnlyForAttachedObjects(t *testing.T) {
 	bad := []string{
-		AnnotationALBHealthCheckInterval, "never", AnnotationALBTargetType, "pod",
-		AnnotationNLBHealthCheckTimeout, "never", AnnotationNLBTargetType, "pod",
+		awslb.AnnotationALBHealthCheckInterval, "never", awslb.AnnotationALBTargetType, "pod",
+		awslb.AnnotationNLBHealthCheckTimeout, "never", awslb.AnnotationNLBTargetType, "pod",
 	}
 	other := svcAnnotated(service("other", map[string]string{"app": "other"}, sport("", 80, intstr.FromInt32(80))), bad...)
-	otherNLB := nlbService("other-nlb", map[string]string{"app": "other"}, append([]string{AnnotationNLBType, NLBTypeExternal}, bad...)...)
+	otherNLB := nlbService("other-nlb", map[string]string{"app": "other"}, append([]string{awslb.AnnotationNLBType, awslb.NLBTypeExternal}, bad...)...)
 	unused := svcAnnotated(webService(), bad...) // selects, but is neither an NLB nor an ALB backend
 	unused.Name = "unused"
 	r := Discover(Inputs{
@@ -444,7 +446,7 @@ func TestProblemsOnlyForAttachedObjects(t *testing.T) {
 }
 
 func TestIngressAndNLBOnOneService(t *testing.T) {
-	svc := nlbService("web", map[string]string{"app": "web"}, AnnotationNLBType, NLBTypeIP)
+	svc := nlbService("web", map[string]string{"app": "web"}, awslb.AnnotationNLBType, awslb.NLBTypeIP)
 	r := Discover(Inputs{
 		Deployment: webDeployment(),
 		Services:   []corev1.Service{svc},

@@ -27,6 +27,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 // The objects of field report 000 (seeds/000_*.txt): nginx, 10 replicas,
@@ -48,7 +50,7 @@ func seed000() Inputs {
 
 	ing := ingAnnotated(ingress("ingress-nginx", backend("service-demo-nginx", 80)),
 		"alb.ingress.kubernetes.io/scheme", "internet-facing",
-		AnnotationALBTargetType, "ip")
+		awslb.AnnotationALBTargetType, "ip")
 	ing.Namespace = "demo-nginx"
 	return Inputs{Deployment: d, Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing}}
 }
@@ -62,11 +64,11 @@ func TestDiscoverSeed000(t *testing.T) {
 	}
 	for name, mutate := range map[string]func(*Inputs){
 		"class annotation": func(in *Inputs) {
-			in.Ingresses[0].Annotations[AnnotationIngressClass] = IngressClassALB
+			in.Ingresses[0].Annotations[awslb.AnnotationIngressClass] = awslb.IngressClassALB
 		},
 		"ingressClassName": func(in *Inputs) {
 			in.Ingresses[0] = withClass(in.Ingresses[0], "alb")
-			in.IngressClasses = []networkingv1.IngressClass{ingressClass("alb", ControllerALB, false)}
+			in.IngressClasses = []networkingv1.IngressClass{ingressClass("alb", awslb.ControllerALB, false)}
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -96,34 +98,34 @@ func TestIngressClass(t *testing.T) {
 		alb     bool
 		warning string
 	}{
-		{name: "annotation alb", ing: ingAnnotated(plain, AnnotationIngressClass, "alb"), alb: true},
-		{name: "annotation nginx", ing: ingAnnotated(plain, AnnotationIngressClass, "nginx")},
+		{name: "annotation alb", ing: ingAnnotated(plain, awslb.AnnotationIngressClass, "alb"), alb: true},
+		{name: "annotation nginx", ing: ingAnnotated(plain, awslb.AnnotationIngressClass, "nginx")},
 		{
 			name:    "empty annotation still decides, even with an ALB default",
-			ing:     ingAnnotated(plain, AnnotationIngressClass, ""),
-			classes: []networkingv1.IngressClass{ingressClass("alb", ControllerALB, true)},
+			ing:     ingAnnotated(plain, awslb.AnnotationIngressClass, ""),
+			classes: []networkingv1.IngressClass{ingressClass("alb", awslb.ControllerALB, true)},
 		},
 		{
 			name:    "annotation wins over an ALB class",
-			ing:     ingAnnotated(withClass(plain, "alb"), AnnotationIngressClass, "nginx"),
-			classes: []networkingv1.IngressClass{ingressClass("alb", ControllerALB, false)},
+			ing:     ingAnnotated(withClass(plain, "alb"), awslb.AnnotationIngressClass, "nginx"),
+			classes: []networkingv1.IngressClass{ingressClass("alb", awslb.ControllerALB, false)},
 		},
 		{
 			name:    "annotation wins over a non-ALB class",
-			ing:     ingAnnotated(withClass(plain, "nginx"), AnnotationIngressClass, "alb"),
+			ing:     ingAnnotated(withClass(plain, "nginx"), awslb.AnnotationIngressClass, "alb"),
 			classes: []networkingv1.IngressClass{ingressClass("nginx", "k8s.io/ingress-nginx", false)},
 			alb:     true,
 		},
 		{
 			name:    "class of the AWS controller",
 			ing:     withClass(plain, "public"),
-			classes: []networkingv1.IngressClass{ingressClass("public", ControllerALB, false)},
+			classes: []networkingv1.IngressClass{ingressClass("public", awslb.ControllerALB, false)},
 			alb:     true,
 		},
 		{
 			name:    "class of EKS Auto Mode",
 			ing:     withClass(plain, "auto"),
-			classes: []networkingv1.IngressClass{ingressClass("auto", ControllerEKSAutoALB, false)},
+			classes: []networkingv1.IngressClass{ingressClass("auto", awslb.ControllerEKSAutoALB, false)},
 			alb:     true,
 		},
 		{
@@ -131,43 +133,43 @@ func TestIngressClass(t *testing.T) {
 			ing:  withClass(plain, "nginx"),
 			classes: []networkingv1.IngressClass{
 				ingressClass("nginx", "k8s.io/ingress-nginx", false),
-				ingressClass("alb", ControllerALB, true),
+				ingressClass("alb", awslb.ControllerALB, true),
 			},
 		},
 		{
 			name:    "missing class",
 			ing:     withClass(plain, "gone"),
-			classes: []networkingv1.IngressClass{ingressClass("alb", ControllerALB, true)},
+			classes: []networkingv1.IngressClass{ingressClass("alb", awslb.ControllerALB, true)},
 			warning: `names IngressClass "gone", which does not exist`,
 		},
 		{
 			name:    "no class, ALB default",
 			ing:     plain,
-			classes: []networkingv1.IngressClass{ingressClass("nginx", "k8s.io/ingress-nginx", false), ingressClass("alb", ControllerALB, true)},
+			classes: []networkingv1.IngressClass{ingressClass("nginx", "k8s.io/ingress-nginx", false), ingressClass("alb", awslb.ControllerALB, true)},
 			alb:     true,
 		},
 		{
 			name:    "no class, EKS Auto Mode default",
 			ing:     plain,
-			classes: []networkingv1.IngressClass{ingressClass("auto", ControllerEKSAutoALB, true)},
+			classes: []networkingv1.IngressClass{ingressClass("auto", awslb.ControllerEKSAutoALB, true)},
 			alb:     true,
 		},
 		{
 			name:    "no class, nginx default",
 			ing:     plain,
-			classes: []networkingv1.IngressClass{ingressClass("alb", ControllerALB, false), ingressClass("nginx", "k8s.io/ingress-nginx", true)},
+			classes: []networkingv1.IngressClass{ingressClass("alb", awslb.ControllerALB, false), ingressClass("nginx", "k8s.io/ingress-nginx", true)},
 		},
 		{
 			name:    "no class, no default",
 			ing:     plain,
-			classes: []networkingv1.IngressClass{ingressClass("alb", ControllerALB, false)},
+			classes: []networkingv1.IngressClass{ingressClass("alb", awslb.ControllerALB, false)},
 		},
 		{
 			name: "default annotation must be exactly true",
 			ing:  plain,
 			classes: []networkingv1.IngressClass{func() networkingv1.IngressClass {
-				c := ingressClass("alb", ControllerALB, false)
-				c.Annotations = map[string]string{AnnotationIsDefaultIngressClass: "yes"}
+				c := ingressClass("alb", awslb.ControllerALB, false)
+				c.Annotations = map[string]string{awslb.AnnotationIsDefaultIngressClass: "yes"}
 				return c
 			}()},
 		},
@@ -175,7 +177,7 @@ func TestIngressClass(t *testing.T) {
 			name: "two defaults, the newest is ALB",
 			ing:  plain,
 			classes: []networkingv1.IngressClass{
-				defaultAt(ingressClass("alb", ControllerALB, true), newer),
+				defaultAt(ingressClass("alb", awslb.ControllerALB, true), newer),
 				defaultAt(ingressClass("nginx", "k8s.io/ingress-nginx", true), older),
 			},
 			alb: true,
@@ -184,7 +186,7 @@ func TestIngressClass(t *testing.T) {
 			name: "two defaults, the newest is nginx",
 			ing:  plain,
 			classes: []networkingv1.IngressClass{
-				defaultAt(ingressClass("alb", ControllerALB, true), older),
+				defaultAt(ingressClass("alb", awslb.ControllerALB, true), older),
 				defaultAt(ingressClass("nginx", "k8s.io/ingress-nginx", true), newer),
 			},
 		},
@@ -193,7 +195,7 @@ func TestIngressClass(t *testing.T) {
 			ing:  plain,
 			classes: []networkingv1.IngressClass{
 				defaultAt(ingressClass("b-nginx", "k8s.io/ingress-nginx", true), older),
-				defaultAt(ingressClass("a-alb", ControllerALB, true), older),
+				defaultAt(ingressClass("a-alb", awslb.ControllerALB, true), older),
 			},
 			alb: true,
 		},
@@ -262,7 +264,7 @@ func TestIngressBackends(t *testing.T) {
 		},
 		{
 			name: "use-annotation backend is an action",
-			ing:  albIngress("web", namedBackend("web", UseAnnotation)),
+			ing:  albIngress("web", namedBackend("web", awslb.UseAnnotation)),
 		},
 		{
 			name: "resource backend is not a Service",
@@ -487,15 +489,15 @@ func TestDeterministicOrder(t *testing.T) {
 	services := []corev1.Service{
 		service("web", sel, sport("http", 80, intstr.FromInt32(8080)), sport("https", 443, intstr.FromInt32(8080))),
 		service("api", sel, sport("", 80, intstr.FromInt32(8080))),
-		nlbService("edge", sel, AnnotationNLBType, NLBTypeExternal),
-		nlbService("b-edge", sel, AnnotationNLBTargetType, "bogus", AnnotationNLBType, NLBTypeExternal),
+		nlbService("edge", sel, awslb.AnnotationNLBType, awslb.NLBTypeExternal),
+		nlbService("b-edge", sel, awslb.AnnotationNLBTargetType, "bogus", awslb.AnnotationNLBType, awslb.NLBTypeExternal),
 	}
 	services[2].Spec.Ports = append(services[2].Spec.Ports, sport("", 80, intstr.FromInt32(8080)))
 	services[1].Spec.Type = corev1.ServiceTypeClusterIP // a warning from Ingress alpha
 	ingresses := []networkingv1.Ingress{
 		albIngress("zeta", backend("web", 443), backend("web", 80)),
 		ingAnnotated(albIngress("alpha", namedBackend("web", "https"), backend("api", 80), backend("web", 443)),
-			AnnotationALBHealthCheckPath, "no-slash", AnnotationALBSuccessCodes, "x"),
+			awslb.AnnotationALBHealthCheckPath, "no-slash", awslb.AnnotationALBSuccessCodes, "x"),
 		albIngress("mid", backend("missing", 80), backend("web", 80)),
 	}
 	want := []string{
@@ -569,7 +571,7 @@ func TestDiscoverOddInputs(t *testing.T) {
 		{"template without containers", Inputs{Deployment: noContainers, Services: []corev1.Service{webService()},
 			Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", 80))}}, 1},
 		{"NLB without ports", Inputs{Deployment: webDeployment(), Services: []corev1.Service{func() corev1.Service {
-			s := nlbService("web", map[string]string{"app": "web"}, AnnotationNLBType, NLBTypeExternal)
+			s := nlbService("web", map[string]string{"app": "web"}, awslb.AnnotationNLBType, awslb.NLBTypeExternal)
 			s.Spec.Ports = nil
 			return s
 		}()}}, 0},
@@ -598,7 +600,7 @@ func TestHelpers(t *testing.T) {
 		equal(t, "nil", SelectorPairs(nil), []string(nil))
 	})
 	t.Run("IngressBackendServiceNames", func(t *testing.T) {
-		ing := albIngress("web", backend("web", 80), namedBackend("actions", UseAnnotation),
+		ing := albIngress("web", backend("web", 80), namedBackend("actions", awslb.UseAnnotation),
 			backend("api", 80), namedBackend("web", "http"))
 		def := backend("fallback", 80)
 		ing.Spec.DefaultBackend = &def
@@ -607,7 +609,7 @@ func TestHelpers(t *testing.T) {
 	})
 	t.Run("IsALBController", func(t *testing.T) {
 		for c, want := range map[string]bool{
-			ControllerALB: true, ControllerEKSAutoALB: true, "k8s.io/ingress-nginx": false, "": false,
+			awslb.ControllerALB: true, awslb.ControllerEKSAutoALB: true, "k8s.io/ingress-nginx": false, "": false,
 			"ingress.k8s.aws/alb/": false,
 		} {
 			if got := IsALBController(c); got != want {

@@ -27,6 +27,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/slim"
 )
 
@@ -53,7 +54,7 @@ func pickFrom[T any](s *byteSource, items ...T) T { return items[s.pick(len(item
 // annotation values collide on purpose. raw is the fuzzer's own string.
 var (
 	graphNames     = []string{"web", "api", "missing", ""}
-	graphPortNames = []string{"http", "grpc", "", "nope", UseAnnotation}
+	graphPortNames = []string{"http", "grpc", "", "nope", awslb.UseAnnotation}
 	graphLabels    = []map[string]string{nil, {}, {"app": "web"}, {"app": "api"}, {"app": "web", "tier": "frontend"}, {"tier": "frontend"}}
 	graphClasses   = []string{"alb", "nginx", "eks", "gone", ""}
 )
@@ -64,7 +65,7 @@ func graphValue(s *byteSource, raw string) string {
 		"deregistration_delay.timeout_seconds=30", "deregistration_delay.timeout_seconds=x", "=", "a", "external", "nlb-ip")
 }
 
-var graphKeys = append(append([]string{}, allKeys...), AnnotationNLBType, AnnotationIngressClass)
+var graphKeys = append(append([]string{}, allKeys...), awslb.AnnotationNLBType, awslb.AnnotationIngressClass)
 
 func graphAnnotations(s *byteSource, raw string) map[string]string {
 	n := s.pick(4)
@@ -87,7 +88,7 @@ func graphService(s *byteSource, raw string) corev1.Service {
 		},
 	}
 	if s.pick(4) == 0 {
-		svc.Spec.LoadBalancerClass = pickFrom(s, &[]string{LoadBalancerClassNLB}[0], &[]string{"other"}[0], &[]string{""}[0])
+		svc.Spec.LoadBalancerClass = pickFrom(s, &[]string{awslb.LoadBalancerClassNLB}[0], &[]string{"other"}[0], &[]string{""}[0])
 	}
 	if s.pick(4) == 0 {
 		svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
@@ -139,7 +140,7 @@ func graphIngress(s *byteSource, raw string) networkingv1.Ingress {
 		if ing.Annotations == nil {
 			ing.Annotations = map[string]string{}
 		}
-		ing.Annotations[AnnotationIngressClass] = IngressClassALB
+		ing.Annotations[awslb.AnnotationIngressClass] = awslb.IngressClassALB
 	}
 	if s.pick(3) == 0 {
 		c := pickFrom(s, graphClasses...)
@@ -200,7 +201,7 @@ func randomGraph(data []byte, raw string) Inputs {
 	}
 	for range s.pick(4) {
 		name := pickFrom(s, graphClasses...)
-		ctrl := pickFrom(s, ControllerALB, ControllerEKSAutoALB, "k8s.io/ingress-nginx", "", raw)
+		ctrl := pickFrom(s, awslb.ControllerALB, awslb.ControllerEKSAutoALB, "k8s.io/ingress-nginx", "", raw)
 		c := ingressClass(name, ctrl, s.pick(2) == 0)
 		c.CreationTimestamp = metav1.Unix(int64(s.pick(3)), 0)
 		in.IngressClasses = append(in.IngressClasses, c)

@@ -25,6 +25,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 func TestIngressGroupName(t *testing.T) {
@@ -55,7 +57,7 @@ func TestIngressGroupName(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.value, func(t *testing.T) {
 			equal(t, "ValidIngressGroupName", ValidIngressGroupName(tc.value), tc.valid)
-			ing := ingAnnotated(albIngress("web", backend("web", 80)), AnnotationALBGroupName, tc.value)
+			ing := ingAnnotated(albIngress("web", backend("web", 80)), awslb.AnnotationALBGroupName, tc.value)
 			r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{webService()},
 				Ingresses: []networkingv1.Ingress{ing}})
 			a := only(t, r) // an invalid name does not hide the path
@@ -70,7 +72,7 @@ func TestIngressGroupName(t *testing.T) {
 			}
 			p := r.Problems[0]
 			equal(t, "problem", Problem{Object: p.Object, Key: p.Key, Value: p.Value},
-				Problem{Object: "Ingress shop/web", Key: AnnotationALBGroupName, Value: tc.value})
+				Problem{Object: "Ingress shop/web", Key: awslb.AnnotationALBGroupName, Value: tc.value})
 			for _, frag := range []string{"63", "lower-case", "'-' or '.'", "starting and ending"} {
 				if !strings.Contains(p.Message, frag) {
 					t.Errorf("message %q lacks %q", p.Message, frag)
@@ -82,21 +84,21 @@ func TestIngressGroupName(t *testing.T) {
 
 func TestIngressGroupNameIsReadFromTheIngressOnly(t *testing.T) {
 	// Unlike the target-group annotations, group.name on the Service means nothing.
-	svc := svcAnnotated(webService(), AnnotationALBGroupName, "from-service")
+	svc := svcAnnotated(webService(), awslb.AnnotationALBGroupName, "from-service")
 	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc},
 		Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", 80))}})
 	noProblems(t, r)
 	equal(t, "group", only(t, r).Group, "")
 
-	svc = svcAnnotated(webService(), AnnotationALBGroupName, "Not Valid")
+	svc = svcAnnotated(webService(), awslb.AnnotationALBGroupName, "Not Valid")
 	r = Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc},
-		Ingresses: []networkingv1.Ingress{ingAnnotated(albIngress("web", backend("web", 80)), AnnotationALBGroupName, "shop")}})
+		Ingresses: []networkingv1.Ingress{ingAnnotated(albIngress("web", backend("web", 80)), awslb.AnnotationALBGroupName, "shop")}})
 	noProblems(t, r)
 	equal(t, "group", only(t, r).Group, "shop")
 }
 
 func TestIngressGroupProblemOnlyWhenAttached(t *testing.T) {
-	bad := []string{AnnotationALBGroupName, "Bad_Group"}
+	bad := []string{awslb.AnnotationALBGroupName, "Bad_Group"}
 	other := service("other", map[string]string{"app": "other"}, sport("", 80, intstr.FromInt32(80)))
 	r := Discover(Inputs{
 		Deployment: webDeployment(),
@@ -120,7 +122,7 @@ func TestIngressGroupProblemReportedOnce(t *testing.T) {
 	svc := service("web", map[string]string{"app": "web"}, sport("http", 80, intstr.FromInt32(8080)),
 		sport("https", 443, intstr.FromInt32(8080)))
 	ing := ingAnnotated(albIngress("web", backend("web", 80), backend("web", 443), namedBackend("web", "http")),
-		AnnotationALBGroupName, "Shop")
+		awslb.AnnotationALBGroupName, "Shop")
 	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing}})
 	equal(t, "attachments", len(r.Attachments), 3)
 	equal(t, "problems", len(r.Problems), 1)
@@ -133,15 +135,15 @@ func TestIngressGroupProblemReportedOnce(t *testing.T) {
 func TestIngressGroupTwoServicesTwoHealthChecks(t *testing.T) {
 	sel := map[string]string{"app": "web"}
 	public := svcAnnotated(service("web-public", sel, sport("http", 80, intstr.FromString("http"))),
-		AnnotationALBHealthCheckPath, "/healthz", AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=30")
+		awslb.AnnotationALBHealthCheckPath, "/healthz", awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=30")
 	admin := svcAnnotated(service("web-admin", sel, sport("admin", 8081, intstr.FromInt32(8080))),
-		AnnotationALBHealthCheckPath, "/admin/ping", AnnotationALBHealthCheckInterval, "30",
-		AnnotationALBSuccessCodes, "200-299")
+		awslb.AnnotationALBHealthCheckPath, "/admin/ping", awslb.AnnotationALBHealthCheckInterval, "30",
+		awslb.AnnotationALBSuccessCodes, "200-299")
 	storefront := ingAnnotated(albIngress("storefront", backend("web-public", 80)),
-		AnnotationALBGroupName, "shop", AnnotationALBTargetType, "ip")
+		awslb.AnnotationALBGroupName, "shop", awslb.AnnotationALBTargetType, "ip")
 	backoffice := ingAnnotated(albIngress("backoffice", namedBackend("web-admin", "admin")),
-		AnnotationALBGroupName, "shop", AnnotationALBTargetType, "ip")
-	unrelated := ingAnnotated(albIngress("blog", backend("blog", 80)), AnnotationALBGroupName, "shop")
+		awslb.AnnotationALBGroupName, "shop", awslb.AnnotationALBTargetType, "ip")
+	unrelated := ingAnnotated(albIngress("blog", backend("blog", 80)), awslb.AnnotationALBGroupName, "shop")
 	blog := service("blog", map[string]string{"app": "blog"}, sport("", 80, intstr.FromInt32(80)))
 
 	services := []corev1.Service{public, admin, blog}

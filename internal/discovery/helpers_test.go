@@ -27,6 +27,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 // Builders for the objects discovery reads. Everything lives in namespace
@@ -123,7 +125,7 @@ func ingress(name string, backends ...networkingv1.IngressBackend) networkingv1.
 
 // albIngress is an Ingress with the class annotation "alb".
 func albIngress(name string, backends ...networkingv1.IngressBackend) networkingv1.Ingress {
-	return ingAnnotated(ingress(name, backends...), AnnotationIngressClass, IngressClassALB)
+	return ingAnnotated(ingress(name, backends...), awslb.AnnotationIngressClass, awslb.IngressClassALB)
 }
 
 func withClass(ing networkingv1.Ingress, class string) networkingv1.Ingress {
@@ -149,17 +151,17 @@ func ingressClass(name, controller string, isDefault bool) networkingv1.IngressC
 		Spec:       networkingv1.IngressClassSpec{Controller: controller},
 	}
 	if isDefault {
-		c.Annotations = map[string]string{AnnotationIsDefaultIngressClass: "true"}
+		c.Annotations = map[string]string{awslb.AnnotationIsDefaultIngressClass: "true"}
 	}
 	return c
 }
 
 // albDefaults is the health check the AWS Load Balancer Controller gives an
 // ALB target group when no annotation says otherwise.
-var albDefaults = HealthCheck{Protocol: ProtocolHTTP, Path: "/", Port: TrafficPort, IntervalSeconds: 15,
+var albDefaults = HealthCheck{Protocol: awslb.ProtocolHTTP, Path: "/", Port: awslb.TrafficPort, IntervalSeconds: 15,
 	TimeoutSeconds: 5, HealthyThreshold: 2, UnhealthyThreshold: 2, SuccessCodes: "200"}
 
-var nlbDefaults = HealthCheck{Protocol: ProtocolTCP, Port: TrafficPort, IntervalSeconds: 10,
+var nlbDefaults = HealthCheck{Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort, IntervalSeconds: 10,
 	TimeoutSeconds: 10, HealthyThreshold: 3, UnhealthyThreshold: 3}
 
 func only(t *testing.T, r Result) Attachment {

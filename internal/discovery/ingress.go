@@ -23,6 +23,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 // Backend protocol versions of alb.ingress.kubernetes.io/backend-protocol-version.
@@ -35,7 +37,7 @@ const (
 // IsALBController reports whether an IngressClass's spec.controller is the
 // AWS Load Balancer Controller (or EKS Auto Mode's built-in one).
 func IsALBController(controller string) bool {
-	return controller == ControllerALB || controller == ControllerEKSAutoALB
+	return controller == awslb.ControllerALB || controller == awslb.ControllerEKSAutoALB
 }
 
 // IsALBIngress reports whether the AWS Load Balancer Controller handles ing,
@@ -76,7 +78,7 @@ func newClassIndex(classes []networkingv1.IngressClass) classIndex {
 	for i := range classes {
 		c := &classes[i]
 		idx.byName[c.Name] = c
-		if c.Annotations[AnnotationIsDefaultIngressClass] != "true" {
+		if c.Annotations[awslb.AnnotationIsDefaultIngressClass] != "true" {
 			continue
 		}
 		// With several defaults the API server's admission plugin assigns the
@@ -94,8 +96,8 @@ func newClassIndex(classes []networkingv1.IngressClass) classIndex {
 // IngressClass that does not exist.
 func (idx classIndex) isALB(ing *networkingv1.Ingress) (alb bool, warning string) {
 	// The annotation takes precedence over spec.ingressClassName in the AWS controller.
-	if v, ok := ing.Annotations[AnnotationIngressClass]; ok {
-		return v == IngressClassALB, ""
+	if v, ok := ing.Annotations[awslb.AnnotationIngressClass]; ok {
+		return v == awslb.IngressClassALB, ""
 	}
 	if n := ing.Spec.IngressClassName; n != nil && *n != "" {
 		c, ok := idx.byName[*n]
@@ -113,7 +115,7 @@ func (idx classIndex) isALB(ing *networkingv1.Ingress) (alb bool, warning string
 // returns false.
 func eachBackend(ing *networkingv1.Ingress, f func(*networkingv1.IngressServiceBackend) bool) {
 	visit := func(b *networkingv1.IngressBackend) bool {
-		if b == nil || b.Service == nil || b.Service.Port.Name == UseAnnotation {
+		if b == nil || b.Service == nil || b.Service.Port.Name == awslb.UseAnnotation {
 			return true
 		}
 		return f(b.Service)
@@ -196,7 +198,7 @@ func (x *discoverer) ingressBackend(ing *networkingv1.Ingress, svc *corev1.Servi
 		},
 		problems: &x.problems,
 	}
-	tt := TargetType(r.oneOf(AnnotationALBTargetType, string(TargetInstance), false, string(TargetIP), string(TargetInstance)))
+	tt := TargetType(r.oneOf(awslb.AnnotationALBTargetType, string(TargetInstance), false, string(TargetIP), string(TargetInstance)))
 	x.warnInstanceTargetsNeedNodePort(tt, "Ingress "+ingKey, svc)
 	x.attach(Attachment{
 		LoadBalancer:               ALB,
@@ -207,7 +209,7 @@ func (x *discoverer) ingressBackend(ing *networkingv1.Ingress, svc *corev1.Servi
 		ServicePort:                portText,
 		TargetType:                 tt,
 		HealthCheck:                albHealthCheck(r, svc, tt),
-		DeregistrationDelaySeconds: r.deregistrationDelay(AnnotationALBTargetGroupAttributes),
+		DeregistrationDelaySeconds: r.deregistrationDelay(awslb.AnnotationALBTargetGroupAttributes),
 	}, svc, sp)
 }
 
@@ -228,36 +230,36 @@ func backendServicePort(svc *corev1.Service, port networkingv1.ServiceBackendPor
 // albHealthCheck follows the AWS Load Balancer Controller's target-group
 // health check for Ingresses, including its gRPC defaults.
 func albHealthCheck(r annotationReader, svc *corev1.Service, tt TargetType) HealthCheck {
-	backend := r.oneOf(AnnotationALBBackendProtocol, ProtocolHTTP, false, ProtocolHTTP, ProtocolHTTPS)
-	version := r.oneOf(AnnotationALBBackendProtocolVersion, protocolVersionHTTP1, false,
+	backend := r.oneOf(awslb.AnnotationALBBackendProtocol, awslb.ProtocolHTTP, false, awslb.ProtocolHTTP, awslb.ProtocolHTTPS)
+	version := r.oneOf(awslb.AnnotationALBBackendProtocolVersion, protocolVersionHTTP1, false,
 		protocolVersionHTTP1, protocolVersionHTTP2, protocolVersionGRPC)
 	hc := HealthCheck{
-		Protocol: r.oneOf(AnnotationALBHealthCheckProtocol, backend, false, ProtocolHTTP, ProtocolHTTPS),
-		Port:     healthCheckPort(r, AnnotationALBHealthCheckPort, svc, tt, TrafficPort),
+		Protocol: r.oneOf(awslb.AnnotationALBHealthCheckProtocol, backend, false, awslb.ProtocolHTTP, awslb.ProtocolHTTPS),
+		Port:     healthCheckPort(r, awslb.AnnotationALBHealthCheckPort, svc, tt, awslb.TrafficPort),
 	}
 	defPath, defCodes, codesLo, codesHi := "/", "200", int32(200), int32(499)
 	if version == protocolVersionGRPC {
 		// The matcher is then a gRPC status code, and the check a gRPC call.
-		hc.Protocol = ProtocolGRPC
+		hc.Protocol = awslb.ProtocolGRPC
 		defPath, defCodes, codesLo, codesHi = "/AWS.ALB/healthcheck", "12", 0, 99
 	}
-	hc.Path = r.path(AnnotationALBHealthCheckPath, defPath)
-	hc.SuccessCodes = r.successCodes(AnnotationALBSuccessCodes, defCodes, codesLo, codesHi)
-	interval, intervalSet := r.seconds(AnnotationALBHealthCheckInterval, 5, 300, 15)
-	timeout, timeoutSet := r.seconds(AnnotationALBHealthCheckTimeout, 2, 120, 5)
-	hc.HealthyThreshold = r.count(AnnotationALBHealthyThreshold, 2)
-	hc.UnhealthyThreshold = r.count(AnnotationALBUnhealthyThreshold, 2)
+	hc.Path = r.path(awslb.AnnotationALBHealthCheckPath, defPath)
+	hc.SuccessCodes = r.successCodes(awslb.AnnotationALBSuccessCodes, defCodes, codesLo, codesHi)
+	interval, intervalSet := r.seconds(awslb.AnnotationALBHealthCheckInterval, 5, 300, 15)
+	timeout, timeoutSet := r.seconds(awslb.AnnotationALBHealthCheckTimeout, 2, 120, 5)
+	hc.HealthyThreshold = r.count(awslb.AnnotationALBHealthyThreshold, 2)
+	hc.UnhealthyThreshold = r.count(awslb.AnnotationALBUnhealthyThreshold, 2)
 	if timeout >= interval {
 		// ALB target groups refuse a timeout that is not shorter than the interval.
 		// Blame the value the user wrote; the defaults (5 < 15) are fine together.
 		switch {
 		case timeoutSet:
-			raw, obj, _ := r.get(AnnotationALBHealthCheckTimeout)
-			r.refuse(obj, AnnotationALBHealthCheckTimeout, raw,
+			raw, obj, _ := r.get(awslb.AnnotationALBHealthCheckTimeout)
+			r.refuse(obj, awslb.AnnotationALBHealthCheckTimeout, raw,
 				fmt.Sprintf("Expected a timeout shorter than the health-check interval of %d seconds.", interval))
 		case intervalSet:
-			raw, obj, _ := r.get(AnnotationALBHealthCheckInterval)
-			r.refuse(obj, AnnotationALBHealthCheckInterval, raw,
+			raw, obj, _ := r.get(awslb.AnnotationALBHealthCheckInterval)
+			r.refuse(obj, awslb.AnnotationALBHealthCheckInterval, raw,
 				fmt.Sprintf("Expected an interval longer than the health-check timeout of %d seconds.", timeout))
 		}
 		interval, timeout = 15, 5
@@ -270,19 +272,19 @@ func albHealthCheck(r annotationReader, svc *corev1.Service, tt TargetType) Heal
 // IngressGroup names.
 const maxGroupNameLength = 63
 
-// ingressGroup is the IngressGroup of ing from AnnotationALBGroupName, read
+// ingressGroup is the IngressGroup of ing from awslb.AnnotationALBGroupName, read
 // from the Ingress only (the controller does not read it from Services); ""
 // without the annotation (the Ingress has its own ALB) or, with a Problem,
 // when the controller refuses the name. (An IngressClassParams spec.group
 // would override the annotation; discovery does not read IngressClassParams.)
 func (x *discoverer) ingressGroup(ing *networkingv1.Ingress) string {
-	name, ok := ing.Annotations[AnnotationALBGroupName]
+	name, ok := ing.Annotations[awslb.AnnotationALBGroupName]
 	if !ok {
 		return ""
 	}
 	if !ValidIngressGroupName(name) {
 		x.problems = append(x.problems, Problem{
-			Object: "Ingress " + key(ing.Namespace, ing.Name), Key: AnnotationALBGroupName, Value: name,
+			Object: "Ingress " + key(ing.Namespace, ing.Name), Key: awslb.AnnotationALBGroupName, Value: name,
 			Message: fmt.Sprintf("Expected an IngressGroup name of 1 to %d lower-case letters, digits, '-' or '.', starting and ending with a letter or digit.",
 				maxGroupNameLength),
 		})

@@ -23,6 +23,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 func TestIsNLBService(t *testing.T) {
@@ -33,22 +35,22 @@ func TestIsNLBService(t *testing.T) {
 		}
 		return s
 	}
-	nodePort := lb("", AnnotationNLBType, NLBTypeExternal)
+	nodePort := lb("", awslb.AnnotationNLBType, awslb.NLBTypeExternal)
 	nodePort.Spec.Type = corev1.ServiceTypeNodePort
 	tests := []struct {
 		name string
 		svc  corev1.Service
 		want bool
 	}{
-		{"type external", lb("", AnnotationNLBType, NLBTypeExternal), true},
-		{"type nlb-ip", lb("", AnnotationNLBType, NLBTypeIP), true},
-		{"class service.k8s.aws/nlb", lb(LoadBalancerClassNLB), true},
-		{"class eks.amazonaws.com/nlb", lb(LoadBalancerClassEKSAutoNLB), true},
-		{"in-tree nlb type", lb("", AnnotationNLBType, "nlb"), false},
+		{"type external", lb("", awslb.AnnotationNLBType, awslb.NLBTypeExternal), true},
+		{"type nlb-ip", lb("", awslb.AnnotationNLBType, awslb.NLBTypeIP), true},
+		{"class service.k8s.aws/nlb", lb(awslb.LoadBalancerClassNLB), true},
+		{"class eks.amazonaws.com/nlb", lb(awslb.LoadBalancerClassEKSAutoNLB), true},
+		{"in-tree nlb type", lb("", awslb.AnnotationNLBType, "nlb"), false},
 		{"classic ELB", lb(""), false},
-		{"another class wins over the annotation", lb("example.com/lb", AnnotationNLBType, NLBTypeExternal), false},
+		{"another class wins over the annotation", lb("example.com/lb", awslb.AnnotationNLBType, awslb.NLBTypeExternal), false},
 		{"annotation on a NodePort Service", nodePort, false},
-		{"type value is case-sensitive", lb("", AnnotationNLBType, "External"), false},
+		{"type value is case-sensitive", lb("", awslb.AnnotationNLBType, "External"), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,7 +75,7 @@ func TestNLBDiscovery(t *testing.T) {
 		f(&hc)
 		return hc
 	}
-	httpDefaults := with(func(h *HealthCheck) { h.Protocol, h.Path, h.SuccessCodes = ProtocolHTTP, "/", "200-399" })
+	httpDefaults := with(func(h *HealthCheck) { h.Protocol, h.Path, h.SuccessCodes = awslb.ProtocolHTTP, "/", "200-399" })
 	local := func(s *corev1.Service) {
 		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
 		s.Spec.HealthCheckNodePort = 32000
@@ -89,79 +91,79 @@ func TestNLBDiscovery(t *testing.T) {
 		hc     HealthCheck
 		delay  int32
 	}{
-		{name: "external defaults to instance", kv: []string{AnnotationNLBType, NLBTypeExternal},
+		{name: "external defaults to instance", kv: []string{awslb.AnnotationNLBType, awslb.NLBTypeExternal},
 			tt: TargetInstance, hc: nlbDefaults},
-		{name: "external with ip targets", kv: []string{AnnotationNLBType, NLBTypeExternal, AnnotationNLBTargetType, "ip"},
+		{name: "external with ip targets", kv: []string{awslb.AnnotationNLBType, awslb.NLBTypeExternal, awslb.AnnotationNLBTargetType, "ip"},
 			tt: TargetIP, hc: nlbDefaults},
-		{name: "nlb-ip implies ip", kv: []string{AnnotationNLBType, NLBTypeIP}, tt: TargetIP, hc: nlbDefaults},
+		{name: "nlb-ip implies ip", kv: []string{awslb.AnnotationNLBType, awslb.NLBTypeIP}, tt: TargetIP, hc: nlbDefaults},
 		{name: "nlb-ip wins over the target-type annotation",
-			kv: []string{AnnotationNLBType, NLBTypeIP, AnnotationNLBTargetType, "instance"}, tt: TargetIP, hc: nlbDefaults},
+			kv: []string{awslb.AnnotationNLBType, awslb.NLBTypeIP, awslb.AnnotationNLBTargetType, "instance"}, tt: TargetIP, hc: nlbDefaults},
 		{name: "nlb-ip ignores a target type it overrides",
-			kv: []string{AnnotationNLBType, NLBTypeIP, AnnotationNLBTargetType, "whatever"}, tt: TargetIP, hc: nlbDefaults},
-		{name: "loadBalancerClass defaults to instance", mutate: class(LoadBalancerClassNLB), tt: TargetInstance, hc: nlbDefaults},
-		{name: "loadBalancerClass with ip targets", kv: []string{AnnotationNLBTargetType, "ip"},
-			mutate: class(LoadBalancerClassNLB), tt: TargetIP, hc: nlbDefaults},
-		{name: "EKS Auto Mode class", mutate: class(LoadBalancerClassEKSAutoNLB), tt: TargetInstance, hc: nlbDefaults},
-		{name: "http check, lower case", kv: []string{AnnotationNLBType, NLBTypeExternal, AnnotationNLBHealthCheckProtocol, "http"},
+			kv: []string{awslb.AnnotationNLBType, awslb.NLBTypeIP, awslb.AnnotationNLBTargetType, "whatever"}, tt: TargetIP, hc: nlbDefaults},
+		{name: "loadBalancerClass defaults to instance", mutate: class(awslb.LoadBalancerClassNLB), tt: TargetInstance, hc: nlbDefaults},
+		{name: "loadBalancerClass with ip targets", kv: []string{awslb.AnnotationNLBTargetType, "ip"},
+			mutate: class(awslb.LoadBalancerClassNLB), tt: TargetIP, hc: nlbDefaults},
+		{name: "EKS Auto Mode class", mutate: class(awslb.LoadBalancerClassEKSAutoNLB), tt: TargetInstance, hc: nlbDefaults},
+		{name: "http check, lower case", kv: []string{awslb.AnnotationNLBType, awslb.NLBTypeExternal, awslb.AnnotationNLBHealthCheckProtocol, "http"},
 			tt: TargetInstance, hc: httpDefaults},
 		{
 			name: "every health-check key",
 			kv: []string{
-				AnnotationNLBType, NLBTypeExternal, AnnotationNLBTargetType, "ip",
-				AnnotationNLBHealthCheckProtocol, "HTTPS",
-				AnnotationNLBHealthCheckPort, "8443",
-				AnnotationNLBHealthCheckPath, "/healthz",
-				AnnotationNLBHealthCheckInterval, "30",
-				AnnotationNLBHealthCheckTimeout, "5",
-				AnnotationNLBHealthyThreshold, "2",
-				AnnotationNLBUnhealthyThreshold, "4",
-				AnnotationNLBSuccessCodes, "200-299",
-				AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds=15, preserve_client_ip.enabled=true",
+				awslb.AnnotationNLBType, awslb.NLBTypeExternal, awslb.AnnotationNLBTargetType, "ip",
+				awslb.AnnotationNLBHealthCheckProtocol, "HTTPS",
+				awslb.AnnotationNLBHealthCheckPort, "8443",
+				awslb.AnnotationNLBHealthCheckPath, "/healthz",
+				awslb.AnnotationNLBHealthCheckInterval, "30",
+				awslb.AnnotationNLBHealthCheckTimeout, "5",
+				awslb.AnnotationNLBHealthyThreshold, "2",
+				awslb.AnnotationNLBUnhealthyThreshold, "4",
+				awslb.AnnotationNLBSuccessCodes, "200-299",
+				awslb.AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds=15, preserve_client_ip.enabled=true",
 			},
 			tt: TargetIP,
-			hc: HealthCheck{Protocol: ProtocolHTTPS, Path: "/healthz", Port: "8443", IntervalSeconds: 30,
+			hc: HealthCheck{Protocol: awslb.ProtocolHTTPS, Path: "/healthz", Port: "8443", IntervalSeconds: 30,
 				TimeoutSeconds: 5, HealthyThreshold: 2, UnhealthyThreshold: 4, SuccessCodes: "200-299"},
 			delay: 15,
 		},
 		{
 			// The controller does not read path and codes for TCP: nor do we, bad or not.
 			name: "TCP ignores path and success codes",
-			kv: []string{AnnotationNLBType, NLBTypeExternal, AnnotationNLBHealthCheckProtocol, "TCP",
-				AnnotationNLBHealthCheckPath, "no-slash", AnnotationNLBSuccessCodes, "nonsense"},
+			kv: []string{awslb.AnnotationNLBType, awslb.NLBTypeExternal, awslb.AnnotationNLBHealthCheckProtocol, "TCP",
+				awslb.AnnotationNLBHealthCheckPath, "no-slash", awslb.AnnotationNLBSuccessCodes, "nonsense"},
 			tt: TargetInstance, hc: nlbDefaults,
 		},
 		{
 			name: "timeout equal to interval is fine on an NLB",
-			kv: []string{AnnotationNLBType, NLBTypeExternal, AnnotationNLBHealthCheckInterval, "10",
-				AnnotationNLBHealthCheckTimeout, "10"},
+			kv: []string{awslb.AnnotationNLBType, awslb.NLBTypeExternal, awslb.AnnotationNLBHealthCheckInterval, "10",
+				awslb.AnnotationNLBHealthCheckTimeout, "10"},
 			tt: TargetInstance, hc: nlbDefaults,
 		},
 		{
 			name: "named health-check port, instance targets: its nodePort",
-			kv:   []string{AnnotationNLBType, NLBTypeExternal, AnnotationNLBHealthCheckPort, "status"},
+			kv:   []string{awslb.AnnotationNLBType, awslb.NLBTypeExternal, awslb.AnnotationNLBHealthCheckPort, "status"},
 			tt:   TargetInstance, hc: with(func(h *HealthCheck) { h.Port = "31021" }),
 		},
 		{
 			name: "named health-check port, ip targets: its targetPort",
-			kv:   []string{AnnotationNLBType, NLBTypeIP, AnnotationNLBHealthCheckPort, "status"},
+			kv:   []string{awslb.AnnotationNLBType, awslb.NLBTypeIP, awslb.AnnotationNLBHealthCheckPort, "status"},
 			tt:   TargetIP, hc: with(func(h *HealthCheck) { h.Port = "15021" }),
 		},
 		{
 			name: "instance targets with externalTrafficPolicy Local check kube-proxy",
-			kv:   []string{AnnotationNLBType, NLBTypeExternal}, mutate: local, tt: TargetInstance,
-			hc: HealthCheck{Protocol: ProtocolHTTP, Path: "/healthz", Port: "32000", IntervalSeconds: 10,
+			kv:   []string{awslb.AnnotationNLBType, awslb.NLBTypeExternal}, mutate: local, tt: TargetInstance,
+			hc: HealthCheck{Protocol: awslb.ProtocolHTTP, Path: "/healthz", Port: "32000", IntervalSeconds: 10,
 				TimeoutSeconds: 6, HealthyThreshold: 2, UnhealthyThreshold: 2, SuccessCodes: "200-399"},
 		},
 		{
 			name: "externalTrafficPolicy Local, overridden to TCP",
-			kv:   []string{AnnotationNLBType, NLBTypeExternal, AnnotationNLBHealthCheckProtocol, "tcp"}, mutate: local,
+			kv:   []string{awslb.AnnotationNLBType, awslb.NLBTypeExternal, awslb.AnnotationNLBHealthCheckProtocol, "tcp"}, mutate: local,
 			tt: TargetInstance,
-			hc: HealthCheck{Protocol: ProtocolTCP, Port: "32000", IntervalSeconds: 10, TimeoutSeconds: 6,
+			hc: HealthCheck{Protocol: awslb.ProtocolTCP, Port: "32000", IntervalSeconds: 10, TimeoutSeconds: 6,
 				HealthyThreshold: 2, UnhealthyThreshold: 2},
 		},
 		{
 			name: "externalTrafficPolicy Local does not matter to ip targets",
-			kv:   []string{AnnotationNLBType, NLBTypeIP}, mutate: local, tt: TargetIP, hc: nlbDefaults,
+			kv:   []string{awslb.AnnotationNLBType, awslb.NLBTypeIP}, mutate: local, tt: TargetIP, hc: nlbDefaults,
 		},
 	}
 	for _, tt := range tests {
@@ -202,27 +204,27 @@ func TestNLBDiscovery(t *testing.T) {
 }
 
 var nlbInvalid = concat(
-	numericCases(AnnotationNLBHealthCheckInterval, 5, 300, " of seconds"),
-	numericCases(AnnotationNLBHealthCheckTimeout, 2, 120, " of seconds"),
-	numericCases(AnnotationNLBHealthyThreshold, 2, 10, ""),
-	numericCases(AnnotationNLBUnhealthyThreshold, 2, 10, ""),
+	numericCases(awslb.AnnotationNLBHealthCheckInterval, 5, 300, " of seconds"),
+	numericCases(awslb.AnnotationNLBHealthCheckTimeout, 2, 120, " of seconds"),
+	numericCases(awslb.AnnotationNLBHealthyThreshold, 2, 10, ""),
+	numericCases(awslb.AnnotationNLBUnhealthyThreshold, 2, 10, ""),
 	[]invalidCase{
-		{AnnotationNLBTargetType, "pod", "ip or instance"},
-		{AnnotationNLBTargetType, "IP", "ip or instance"},
-		{AnnotationNLBHealthCheckProtocol, "udp", "TCP, HTTP or HTTPS"},
-		{AnnotationNLBHealthCheckProtocol, "", "TCP, HTTP or HTTPS"},
-		{AnnotationNLBHealthCheckPort, "0", "1 to 65535"},
-		{AnnotationNLBHealthCheckPort, "70000", "1 to 65535"},
-		{AnnotationNLBHealthCheckPort, "nosuchport", "name of a port of Service shop/edge"},
-		{AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds", "key=value"},
-		{AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds=4000", "0 to 3600"},
+		{awslb.AnnotationNLBTargetType, "pod", "ip or instance"},
+		{awslb.AnnotationNLBTargetType, "IP", "ip or instance"},
+		{awslb.AnnotationNLBHealthCheckProtocol, "udp", "TCP, HTTP or HTTPS"},
+		{awslb.AnnotationNLBHealthCheckProtocol, "", "TCP, HTTP or HTTPS"},
+		{awslb.AnnotationNLBHealthCheckPort, "0", "1 to 65535"},
+		{awslb.AnnotationNLBHealthCheckPort, "70000", "1 to 65535"},
+		{awslb.AnnotationNLBHealthCheckPort, "nosuchport", "name of a port of Service shop/edge"},
+		{awslb.AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds", "key=value"},
+		{awslb.AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds=4000", "0 to 3600"},
 	},
 )
 
 func TestNLBInvalidAnnotations(t *testing.T) {
 	for _, tc := range nlbInvalid {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
-			svc := nlbService("edge", map[string]string{"app": "web"}, AnnotationNLBType, NLBTypeExternal, tc.key, tc.value)
+			svc := nlbService("edge", map[string]string{"app": "web"}, awslb.AnnotationNLBType, awslb.NLBTypeExternal, tc.key, tc.value)
 			r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
 			equal(t, "problems", len(r.Problems), 1)
 			if len(r.Problems) != 1 {
@@ -242,9 +244,9 @@ func TestNLBInvalidAnnotations(t *testing.T) {
 		})
 	}
 	// Path and codes are checked when the health check is HTTP.
-	for _, kv := range [][2]string{{AnnotationNLBHealthCheckPath, "healthz"}, {AnnotationNLBSuccessCodes, "600"}} {
-		svc := nlbService("edge", map[string]string{"app": "web"}, AnnotationNLBType, NLBTypeExternal,
-			AnnotationNLBHealthCheckProtocol, "HTTP", kv[0], kv[1])
+	for _, kv := range [][2]string{{awslb.AnnotationNLBHealthCheckPath, "healthz"}, {awslb.AnnotationNLBSuccessCodes, "600"}} {
+		svc := nlbService("edge", map[string]string{"app": "web"}, awslb.AnnotationNLBType, awslb.NLBTypeExternal,
+			awslb.AnnotationNLBHealthCheckProtocol, "HTTP", kv[0], kv[1])
 		r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
 		if len(r.Problems) != 1 || r.Problems[0].Key != kv[0] || r.Problems[0].Value != kv[1] {
 			t.Errorf("%s=%s on an HTTP check: want one problem, got %+v", kv[0], kv[1], r.Problems)
@@ -253,7 +255,7 @@ func TestNLBInvalidAnnotations(t *testing.T) {
 }
 
 func TestNLBNotSelecting(t *testing.T) {
-	svc := nlbService("edge", map[string]string{"app": "api"}, AnnotationNLBType, NLBTypeExternal)
+	svc := nlbService("edge", map[string]string{"app": "api"}, awslb.AnnotationNLBType, awslb.NLBTypeExternal)
 	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
 	if len(r.Attachments) != 0 {
 		t.Errorf("want no attachment, got %+v", r.Attachments)
@@ -262,9 +264,9 @@ func TestNLBNotSelecting(t *testing.T) {
 
 func TestNLBPerPortTargetGroupAttributes(t *testing.T) {
 	const (
-		global = AnnotationNLBTargetGroupAttributes
-		p443   = AnnotationNLBTargetGroupAttributes + ".443"
-		p80    = AnnotationNLBTargetGroupAttributes + ".80"
+		global = awslb.AnnotationNLBTargetGroupAttributes
+		p443   = awslb.AnnotationNLBTargetGroupAttributes + ".443"
+		p80    = awslb.AnnotationNLBTargetGroupAttributes + ".80"
 	)
 	type problem struct{ key, value string }
 	tests := []struct {
@@ -312,16 +314,16 @@ func TestNLBPerPortTargetGroupAttributes(t *testing.T) {
 		{name: "both garbage: two problems, each naming its key",
 			kv:   []string{global, "=60", p443, "deregistration_delay.timeout_seconds=-1"},
 			d443: 300, d80: 300, problems: []problem{{global, "=60"}, {p443, "deregistration_delay.timeout_seconds=-1"}}},
-		{name: "a port name is not read", kv: []string{AnnotationNLBTargetGroupAttributes + ".https", "deregistration_delay.timeout_seconds=10"},
-			d443: 300, d80: 300, warning: []string{"Service shop/edge", `no port "https"`, AnnotationNLBTargetGroupAttributes + ".https", "no effect"}},
-		{name: "a port the Service does not have", kv: []string{AnnotationNLBTargetGroupAttributes + ".8443", "garbage"},
+		{name: "a port name is not read", kv: []string{awslb.AnnotationNLBTargetGroupAttributes + ".https", "deregistration_delay.timeout_seconds=10"},
+			d443: 300, d80: 300, warning: []string{"Service shop/edge", `no port "https"`, awslb.AnnotationNLBTargetGroupAttributes + ".https", "no effect"}},
+		{name: "a port the Service does not have", kv: []string{awslb.AnnotationNLBTargetGroupAttributes + ".8443", "garbage"},
 			d443: 300, d80: 300, warning: []string{`no port "8443"`}},
-		{name: "the targetPort is not the Service port", kv: []string{AnnotationNLBTargetGroupAttributes + ".8080", "deregistration_delay.timeout_seconds=10"},
+		{name: "the targetPort is not the Service port", kv: []string{awslb.AnnotationNLBTargetGroupAttributes + ".8080", "deregistration_delay.timeout_seconds=10"},
 			d443: 300, d80: 300, warning: []string{`no port "8080"`}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			svc := nlbService("edge", map[string]string{"app": "web"}, append([]string{AnnotationNLBType, NLBTypeIP}, tc.kv...)...)
+			svc := nlbService("edge", map[string]string{"app": "web"}, append([]string{awslb.AnnotationNLBType, awslb.NLBTypeIP}, tc.kv...)...)
 			svc.Spec.Ports = append(svc.Spec.Ports, sport("http", 80, intstr.FromInt32(8080)))
 			r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
 			if len(r.Attachments) != 2 {
@@ -356,8 +358,8 @@ func TestNLBPortTargetGroupAttributesKey(t *testing.T) {
 
 func TestPerPortAttributesOnlyForNLB(t *testing.T) {
 	// The per-port form is an NLB Service annotation: an ALB backend Service ignores it.
-	svc := svcAnnotated(webService(), AnnotationNLBTargetGroupAttributes+".80", "deregistration_delay.timeout_seconds=5",
-		AnnotationNLBTargetGroupAttributes+".http", "x")
+	svc := svcAnnotated(webService(), awslb.AnnotationNLBTargetGroupAttributes+".80", "deregistration_delay.timeout_seconds=5",
+		awslb.AnnotationNLBTargetGroupAttributes+".http", "x")
 	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc},
 		Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", 80))}})
 	noProblems(t, r)

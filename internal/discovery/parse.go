@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 // layer is the annotations of one object, with the name Problems give it.
@@ -122,7 +124,7 @@ func (r annotationReader) successCodes(key, def string, lo, hi int32) string {
 // deregistrationDelay reads deregistration_delay.timeout_seconds from a
 // target-group-attributes annotation; without one it is the AWS default.
 func (r annotationReader) deregistrationDelay(key string) int32 {
-	return r.deregistrationDelayOver(key, DefaultDeregistrationDelaySeconds, false)
+	return r.deregistrationDelayOver(key, awslb.DefaultDeregistrationDelaySeconds, false)
 }
 
 // deregistrationDelayOver reads deregistration_delay.timeout_seconds from
@@ -138,16 +140,16 @@ func (r annotationReader) deregistrationDelayOver(key string, inherited int32, e
 	attrs, ok := parseAttributes(raw)
 	if !ok {
 		r.refuse(obj, key, raw,
-			"Expected comma-separated key=value pairs, for example "+AttributeDeregistrationDelay+"=30.")
+			"Expected comma-separated key=value pairs, for example "+awslb.AttributeDeregistrationDelay+"=30.")
 		return inherited
 	}
-	v, found := attrs[AttributeDeregistrationDelay]
+	v, found := attrs[awslb.AttributeDeregistrationDelay]
 	if !found || (emptyInherits && v == "") {
 		return inherited
 	}
 	n, ok := parseInt32In(v, 0, 3600)
 	if !ok {
-		r.refuse(obj, key, raw, "Expected "+AttributeDeregistrationDelay+" to be a whole number of seconds from 0 to 3600.")
+		r.refuse(obj, key, raw, "Expected "+awslb.AttributeDeregistrationDelay+" to be a whole number of seconds from 0 to 3600.")
 		return inherited
 	}
 	return n

@@ -25,6 +25,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 func TestParseAttributes(t *testing.T) {
@@ -80,14 +82,14 @@ func TestParseInt32In(t *testing.T) {
 
 // allKeys is every annotation key discovery reads.
 var allKeys = []string{
-	AnnotationALBTargetType, AnnotationALBBackendProtocol, AnnotationALBBackendProtocolVersion,
-	AnnotationALBHealthCheckProtocol, AnnotationALBHealthCheckPort, AnnotationALBHealthCheckPath,
-	AnnotationALBHealthCheckInterval, AnnotationALBHealthCheckTimeout, AnnotationALBHealthyThreshold,
-	AnnotationALBUnhealthyThreshold, AnnotationALBSuccessCodes, AnnotationALBTargetGroupAttributes,
-	AnnotationNLBTargetType, AnnotationNLBHealthCheckProtocol, AnnotationNLBHealthCheckPort,
-	AnnotationNLBHealthCheckPath, AnnotationNLBHealthCheckInterval, AnnotationNLBHealthCheckTimeout,
-	AnnotationNLBHealthyThreshold, AnnotationNLBUnhealthyThreshold, AnnotationNLBSuccessCodes,
-	AnnotationNLBTargetGroupAttributes, NLBPortTargetGroupAttributesKey(443), AnnotationALBGroupName,
+	awslb.AnnotationALBTargetType, awslb.AnnotationALBBackendProtocol, awslb.AnnotationALBBackendProtocolVersion,
+	awslb.AnnotationALBHealthCheckProtocol, awslb.AnnotationALBHealthCheckPort, awslb.AnnotationALBHealthCheckPath,
+	awslb.AnnotationALBHealthCheckInterval, awslb.AnnotationALBHealthCheckTimeout, awslb.AnnotationALBHealthyThreshold,
+	awslb.AnnotationALBUnhealthyThreshold, awslb.AnnotationALBSuccessCodes, awslb.AnnotationALBTargetGroupAttributes,
+	awslb.AnnotationNLBTargetType, awslb.AnnotationNLBHealthCheckProtocol, awslb.AnnotationNLBHealthCheckPort,
+	awslb.AnnotationNLBHealthCheckPath, awslb.AnnotationNLBHealthCheckInterval, awslb.AnnotationNLBHealthCheckTimeout,
+	awslb.AnnotationNLBHealthyThreshold, awslb.AnnotationNLBUnhealthyThreshold, awslb.AnnotationNLBSuccessCodes,
+	awslb.AnnotationNLBTargetGroupAttributes, NLBPortTargetGroupAttributesKey(443), awslb.AnnotationALBGroupName,
 }
 
 // FuzzDiscover sets every annotation to the same arbitrary value and checks
@@ -103,7 +105,7 @@ func FuzzDiscover(f *testing.F) {
 		for _, k := range allKeys {
 			kv = append(kv, k, value)
 		}
-		svc := nlbService("web", map[string]string{"app": "web"}, append([]string{AnnotationNLBType, NLBTypeExternal}, kv...)...)
+		svc := nlbService("web", map[string]string{"app": "web"}, append([]string{awslb.AnnotationNLBType, awslb.NLBTypeExternal}, kv...)...)
 		svc.Spec.Ports[0].Name = portName
 		svc.Spec.Ports[0].TargetPort = intstr.Parse(portName)
 		ing := ingAnnotated(albIngress("web", backend("web", 443), namedBackend("web", portName)), kv...)
@@ -140,7 +142,7 @@ func checkAttachment(t *testing.T, a Attachment) {
 	if a.LoadBalancer == TargetGroup {
 		// Through a TargetGroupBinding: health check unknown but TCP, delay assumed.
 		if a.SourceKind != SourceTargetGroupBinding || hc != TargetGroupBindingHealthCheck ||
-			a.DeregistrationDelaySeconds != DefaultDeregistrationDelaySeconds ||
+			a.DeregistrationDelaySeconds != awslb.DefaultDeregistrationDelaySeconds ||
 			(a.TargetType != TargetIP && a.TargetType != TargetInstance) {
 			t.Fatalf("TargetGroup attachment: %+v", a)
 		}
@@ -156,7 +158,7 @@ func checkAttachment(t *testing.T, a Attachment) {
 		a.LoadBalancer == ALB && hc.TimeoutSeconds >= hc.IntervalSeconds:
 		t.Fatalf("attachment out of range: %+v", a)
 	}
-	if hc.Port != TrafficPort {
+	if hc.Port != awslb.TrafficPort {
 		if n, ok := parseInt32In(hc.Port, 1, 65535); !ok || itoa(n) != hc.Port {
 			t.Fatalf("health-check port %q", hc.Port)
 		}
@@ -169,7 +171,7 @@ func benchInputs(n int) Inputs {
 	in := Inputs{
 		Deployment: webDeployment(),
 		IngressClasses: []networkingv1.IngressClass{
-			ingressClass("alb", ControllerALB, false), ingressClass("nginx", "k8s.io/ingress-nginx", true),
+			ingressClass("alb", awslb.ControllerALB, false), ingressClass("nginx", "k8s.io/ingress-nginx", true),
 		},
 	}
 	for i := range n {
@@ -179,18 +181,18 @@ func benchInputs(n int) Inputs {
 			sel = map[string]string{"app": "web"}
 		}
 		svc := service(name, sel, sport("http", 80, intstr.FromString("http")), sport("grpc", 9090, intstr.FromInt32(9090)))
-		svc.Annotations = map[string]string{AnnotationALBHealthCheckPath: "/healthz"}
+		svc.Annotations = map[string]string{awslb.AnnotationALBHealthCheckPath: "/healthz"}
 		if i%10 == 0 {
-			nlb := nlbService(name, sel, AnnotationNLBType, NLBTypeExternal, AnnotationNLBHealthCheckProtocol, "http")
+			nlb := nlbService(name, sel, awslb.AnnotationNLBType, awslb.NLBTypeExternal, awslb.AnnotationNLBHealthCheckProtocol, "http")
 			nlb.Spec.Ports = svc.Spec.Ports
 			svc = nlb
 		}
 		in.Services = append(in.Services, svc)
 
 		ing := ingress(fmt.Sprintf("ing-%04d", i), backend(name, 80), namedBackend(name, "grpc"),
-			namedBackend("actions", UseAnnotation))
+			namedBackend("actions", awslb.UseAnnotation))
 		ing.ObjectMeta = metav1.ObjectMeta{Namespace: ns, Name: ing.Name, Annotations: map[string]string{
-			AnnotationALBTargetType: "ip", AnnotationALBTargetGroupAttributes: "deregistration_delay.timeout_seconds=30",
+			awslb.AnnotationALBTargetType: "ip", awslb.AnnotationALBTargetGroupAttributes: "deregistration_delay.timeout_seconds=30",
 		}}
 		if i%10 == 0 {
 			ing = withClass(ing, "alb")
@@ -229,7 +231,7 @@ func BenchmarkDiscoverWithTargetGroupBindings(b *testing.B) {
 		tgb := TargetGroupBinding{Namespace: ns, Name: fmt.Sprintf("tgb-%04d", i), ServiceName: svc.Name,
 			ServicePort: intstr.FromString("http"), TargetType: TargetIP}
 		if i%10 == 0 {
-			tgb.Labels = map[string]string{LabelServiceStackNamespace: ns, LabelServiceStackName: svc.Name}
+			tgb.Labels = map[string]string{awslb.LabelServiceStackNamespace: ns, awslb.LabelServiceStackName: svc.Name}
 		}
 		in.TargetGroupBindings = append(in.TargetGroupBindings, tgb)
 	}

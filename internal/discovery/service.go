@@ -25,6 +25,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 // ServiceSelectsTemplate reports whether svc sends traffic to pods with
@@ -74,10 +76,10 @@ func IsNLBService(svc *corev1.Service) bool {
 		return false
 	}
 	if c := svc.Spec.LoadBalancerClass; c != nil && *c != "" {
-		return *c == LoadBalancerClassNLB || *c == LoadBalancerClassEKSAutoNLB
+		return *c == awslb.LoadBalancerClassNLB || *c == awslb.LoadBalancerClassEKSAutoNLB
 	}
-	t := svc.Annotations[AnnotationNLBType]
-	return t == NLBTypeExternal || t == NLBTypeIP
+	t := svc.Annotations[awslb.AnnotationNLBType]
+	return t == awslb.NLBTypeExternal || t == awslb.NLBTypeIP
 }
 
 // nlbServices is rule 2: a selecting Service that is itself an NLB gives one
@@ -90,7 +92,7 @@ func (x *discoverer) nlbServices() {
 		r := annotationReader{layers: []layer{{object: "Service " + svcKey(svc), annotations: svc.Annotations}}, problems: &x.problems}
 		tt := nlbTargetType(r, svc)
 		hc := nlbHealthCheck(r, svc, tt)
-		delay := r.deregistrationDelay(AnnotationNLBTargetGroupAttributes)
+		delay := r.deregistrationDelay(awslb.AnnotationNLBTargetGroupAttributes)
 		perPort := x.checkPortAttributes(svc)
 		for i := range svc.Spec.Ports {
 			sp := &svc.Spec.Ports[i]
@@ -116,11 +118,11 @@ func (x *discoverer) nlbServices() {
 // NLBPortTargetGroupAttributesKey is the annotation that sets target-group
 // attributes for one Service port of an NLB Service, for example
 // service.beta.kubernetes.io/aws-load-balancer-target-group-attributes.443.
-// Its attributes override those of AnnotationNLBTargetGroupAttributes one by
+// Its attributes override those of awslb.AnnotationNLBTargetGroupAttributes one by
 // one; an attribute it does not set, or sets to an empty value, keeps the
 // global value (kubernetes-sigs/aws-load-balancer-controller#4338).
 func NLBPortTargetGroupAttributesKey(port int32) string {
-	return AnnotationNLBTargetGroupAttributes + "." + strconv.Itoa(int(port))
+	return awslb.AnnotationNLBTargetGroupAttributes + "." + strconv.Itoa(int(port))
 }
 
 // checkPortAttributes reports whether svc has per-port
@@ -128,7 +130,7 @@ func NLBPortTargetGroupAttributesKey(port int32) string {
 // port of svc: the AWS Load Balancer Controller ignores them, so what they
 // say does not happen. The suffix must be a port number, not a port name.
 func (x *discoverer) checkPortAttributes(svc *corev1.Service) (found bool) {
-	prefix := AnnotationNLBTargetGroupAttributes + "."
+	prefix := awslb.AnnotationNLBTargetGroupAttributes + "."
 	for k := range svc.Annotations {
 		suffix, ok := strings.CutPrefix(k, prefix)
 		if !ok {
@@ -151,10 +153,10 @@ func (x *discoverer) checkPortAttributes(svc *corev1.Service) (found bool) {
 func nlbTargetType(r annotationReader, svc *corev1.Service) TargetType {
 	// The legacy nlb-ip type wins over the target-type annotation, which the
 	// controller then ignores: no Problem for a value that has no effect.
-	if svc.Annotations[AnnotationNLBType] == NLBTypeIP {
+	if svc.Annotations[awslb.AnnotationNLBType] == awslb.NLBTypeIP {
 		return TargetIP
 	}
-	return TargetType(r.oneOf(AnnotationNLBTargetType, string(TargetInstance), false, string(TargetIP), string(TargetInstance)))
+	return TargetType(r.oneOf(awslb.AnnotationNLBTargetType, string(TargetInstance), false, string(TargetIP), string(TargetInstance)))
 }
 
 // nlbHealthCheck follows the AWS Load Balancer Controller, including its
@@ -162,28 +164,28 @@ func nlbTargetType(r annotationReader, svc *corev1.Service) TargetType {
 // then checks kube-proxy's /healthz on the healthCheckNodePort, so that nodes
 // without a ready pod get no traffic.
 func nlbHealthCheck(r annotationReader, svc *corev1.Service, tt TargetType) HealthCheck {
-	def := HealthCheck{Protocol: ProtocolTCP, Port: TrafficPort, Path: "/", IntervalSeconds: 10,
+	def := HealthCheck{Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort, Path: "/", IntervalSeconds: 10,
 		TimeoutSeconds: 10, HealthyThreshold: 3, UnhealthyThreshold: 3}
 	if tt == TargetInstance && svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal {
-		def = HealthCheck{Protocol: ProtocolHTTP, Port: TrafficPort, Path: "/healthz", IntervalSeconds: 10,
+		def = HealthCheck{Protocol: awslb.ProtocolHTTP, Port: awslb.TrafficPort, Path: "/healthz", IntervalSeconds: 10,
 			TimeoutSeconds: 6, HealthyThreshold: 2, UnhealthyThreshold: 2}
 		if svc.Spec.HealthCheckNodePort > 0 {
 			def.Port = strconv.Itoa(int(svc.Spec.HealthCheckNodePort))
 		}
 	}
 	hc := HealthCheck{
-		Protocol: r.oneOf(AnnotationNLBHealthCheckProtocol, def.Protocol, true, ProtocolTCP, ProtocolHTTP, ProtocolHTTPS),
-		Port:     healthCheckPort(r, AnnotationNLBHealthCheckPort, svc, tt, def.Port),
+		Protocol: r.oneOf(awslb.AnnotationNLBHealthCheckProtocol, def.Protocol, true, awslb.ProtocolTCP, awslb.ProtocolHTTP, awslb.ProtocolHTTPS),
+		Port:     healthCheckPort(r, awslb.AnnotationNLBHealthCheckPort, svc, tt, def.Port),
 	}
-	hc.IntervalSeconds, _ = r.seconds(AnnotationNLBHealthCheckInterval, 5, 300, def.IntervalSeconds)
-	hc.TimeoutSeconds, _ = r.seconds(AnnotationNLBHealthCheckTimeout, 2, 120, def.TimeoutSeconds)
-	hc.HealthyThreshold = r.count(AnnotationNLBHealthyThreshold, def.HealthyThreshold)
-	hc.UnhealthyThreshold = r.count(AnnotationNLBUnhealthyThreshold, def.UnhealthyThreshold)
+	hc.IntervalSeconds, _ = r.seconds(awslb.AnnotationNLBHealthCheckInterval, 5, 300, def.IntervalSeconds)
+	hc.TimeoutSeconds, _ = r.seconds(awslb.AnnotationNLBHealthCheckTimeout, 2, 120, def.TimeoutSeconds)
+	hc.HealthyThreshold = r.count(awslb.AnnotationNLBHealthyThreshold, def.HealthyThreshold)
+	hc.UnhealthyThreshold = r.count(awslb.AnnotationNLBUnhealthyThreshold, def.UnhealthyThreshold)
 	// Path and success codes mean nothing to a TCP check; the controller does
 	// not read them then, so neither do we.
-	if hc.Protocol != ProtocolTCP {
-		hc.Path = r.path(AnnotationNLBHealthCheckPath, def.Path)
-		hc.SuccessCodes = r.successCodes(AnnotationNLBSuccessCodes, "200-399", 200, 599)
+	if hc.Protocol != awslb.ProtocolTCP {
+		hc.Path = r.path(awslb.AnnotationNLBHealthCheckPath, def.Path)
+		hc.SuccessCodes = r.successCodes(awslb.AnnotationNLBSuccessCodes, "200-399", 200, 599)
 	}
 	return hc
 }
@@ -197,8 +199,8 @@ func healthCheckPort(r annotationReader, key string, svc *corev1.Service, tt Tar
 	if !ok {
 		return def
 	}
-	if raw == TrafficPort {
-		return TrafficPort
+	if raw == awslb.TrafficPort {
+		return awslb.TrafficPort
 	}
 	if n, err := strconv.Atoi(raw); err == nil {
 		if n < 1 || n > 65535 {

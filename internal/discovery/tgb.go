@@ -24,6 +24,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 // Rule 3: TargetGroupBindings (elbv2.k8s.aws/v1beta1).
@@ -55,7 +57,7 @@ const (
 // TargetGroupBindingHealthCheck is the health check reported for an
 // attachment through a TargetGroupBinding: TCP on the traffic port, timing
 // unknown (0).
-var TargetGroupBindingHealthCheck = HealthCheck{Protocol: ProtocolTCP, Port: TrafficPort}
+var TargetGroupBindingHealthCheck = HealthCheck{Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort}
 
 // MadeForIngressOrService reports whether the AWS Load Balancer Controller
 // made this binding for one of its Ingresses or NLB Services: it carries the
@@ -73,8 +75,8 @@ func (b TargetGroupBinding) MadeForIngressOrService() bool {
 	return false
 }
 
-var stackLabels = [...]string{LabelIngressStack, LabelIngressStackNamespace, LabelIngressStackName,
-	LabelServiceStackNamespace, LabelServiceStackName}
+var stackLabels = [...]string{awslb.LabelIngressStack, awslb.LabelIngressStackNamespace, awslb.LabelIngressStackName,
+	awslb.LabelServiceStackNamespace, awslb.LabelServiceStackName}
 
 // TargetGroupBindingServiceNames returns the names of the Services that the
 // bindings discovery counts (rule 3) point at, sorted and without
@@ -251,7 +253,7 @@ func (x *discoverer) targetGroupBindings() {
 			ServicePort:                portRefText(b.ServicePort),
 			TargetType:                 tt,
 			HealthCheck:                TargetGroupBindingHealthCheck,
-			DeregistrationDelaySeconds: DefaultDeregistrationDelaySeconds, // assumed: the target group is not visible
+			DeregistrationDelaySeconds: awslb.DefaultDeregistrationDelaySeconds, // assumed: the target group is not visible
 		}, svc, sp)
 	}
 }

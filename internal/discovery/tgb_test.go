@@ -26,6 +26,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 func tgb(name, service string, port intstr.IntOrString, tt TargetType) TargetGroupBinding {
@@ -100,15 +102,15 @@ func TestTargetGroupBindingDiscovery(t *testing.T) {
 			tgb: tgb("web-tg", "web", intstr.FromInt32(80), TargetIP), want: &want{TargetIP, "80", "app/8080"}},
 		{name: "made by the AWS controller for an Ingress (implicit group)",
 			tgb: labelled(tgb("k8s-shop-web-0123456789", "web", intstr.FromInt32(80), TargetIP),
-				LabelIngressStackNamespace, ns, LabelIngressStackName, "web")},
+				awslb.LabelIngressStackNamespace, ns, awslb.LabelIngressStackName, "web")},
 		{name: "made by the AWS controller for an IngressGroup",
-			tgb: labelled(tgb("k8s-shop-web-0123456789", "web", intstr.FromInt32(80), TargetIP), LabelIngressStack, "shop")},
+			tgb: labelled(tgb("k8s-shop-web-0123456789", "web", intstr.FromInt32(80), TargetIP), awslb.LabelIngressStack, "shop")},
 		{name: "made by the AWS controller for an NLB Service",
 			tgb: labelled(tgb("k8s-shop-web-0123456789", "web", intstr.FromInt32(80), TargetIP),
-				LabelServiceStackNamespace, ns, LabelServiceStackName, "web")},
+				awslb.LabelServiceStackNamespace, ns, awslb.LabelServiceStackName, "web")},
 		{name: "the AWS controller's binding to a Service being deleted: no warning",
 			tgb: labelled(tgb("k8s-shop-gone-0123456789", "gone", intstr.FromInt32(80), TargetIP),
-				LabelServiceStackNamespace, ns, LabelServiceStackName, "gone")},
+				awslb.LabelServiceStackNamespace, ns, awslb.LabelServiceStackName, "gone")},
 		{name: "other labels do not hide a binding",
 			tgb:  labelled(tgb("web-tg", "web", intstr.FromInt32(80), TargetIP), "app.kubernetes.io/managed-by", "terraform"),
 			want: &want{TargetIP, "80", "app/8080"}},
@@ -143,7 +145,7 @@ func TestTargetGroupBindingDiscovery(t *testing.T) {
 			equal(t, "attachment", a, Attachment{
 				LoadBalancer: TargetGroup, SourceKind: SourceTargetGroupBinding, SourceName: tc.tgb.Name,
 				ServiceName: tc.tgb.ServiceName, ServicePort: tc.want.port, TargetType: tc.want.tt,
-				HealthCheck:                HealthCheck{Protocol: ProtocolTCP, Port: TrafficPort},
+				HealthCheck:                HealthCheck{Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort},
 				DeregistrationDelaySeconds: 300,
 				Container:                  strings.Split(tc.want.container, "/")[0], ContainerPort: 8080,
 			})
@@ -184,14 +186,14 @@ func TestTargetGroupBindingsOnePerBinding(t *testing.T) {
 func TestEveryPathAtOnce(t *testing.T) {
 	sel := map[string]string{"app": "web"}
 	internal := svcAnnotated(service("web", sel, sport("http", 80, intstr.FromString("http"))),
-		AnnotationALBHealthCheckPath, "/healthz", AnnotationALBTargetType, "ip")
-	edge := nlbService("edge", sel, AnnotationNLBType, NLBTypeExternal, AnnotationNLBTargetType, "ip",
-		AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds=120")
+		awslb.AnnotationALBHealthCheckPath, "/healthz", awslb.AnnotationALBTargetType, "ip")
+	edge := nlbService("edge", sel, awslb.AnnotationNLBType, awslb.NLBTypeExternal, awslb.AnnotationNLBTargetType, "ip",
+		awslb.AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds=120")
 	in := Inputs{
 		Deployment: webDeployment(),
 		Services:   []corev1.Service{internal, edge},
 		Ingresses: []networkingv1.Ingress{ingAnnotated(albIngress("web", backend("web", 80)),
-			AnnotationALBGroupName, "shop")},
+			awslb.AnnotationALBGroupName, "shop")},
 		TargetGroupBindings: []TargetGroupBinding{tgb("legacy-tg", "web", intstr.FromString("http"), TargetIP)},
 	}
 	r := Discover(in)
@@ -211,7 +213,7 @@ func TestEveryPathAtOnce(t *testing.T) {
 
 	// The controller's own binding for the Ingress adds nothing.
 	own := tgb("k8s-shop-web-abcdef0123", "web", intstr.FromInt32(80), TargetIP)
-	own.Labels = map[string]string{LabelIngressStack: "shop"}
+	own.Labels = map[string]string{awslb.LabelIngressStack: "shop"}
 	in.TargetGroupBindings = append(in.TargetGroupBindings, own)
 	equal(t, "with the controller's binding", Discover(in).Attachments, want)
 
@@ -223,9 +225,9 @@ func TestEveryPathAtOnce(t *testing.T) {
 
 func TestTargetGroupBindingServiceNames(t *testing.T) {
 	own := tgb("own", "web", intstr.FromInt32(80), "")
-	own.Labels = map[string]string{LabelServiceStackName: "web", LabelServiceStackNamespace: ns}
+	own.Labels = map[string]string{awslb.LabelServiceStackName: "web", awslb.LabelServiceStackNamespace: ns}
 	owned := tgb("owned", "only-own", intstr.FromInt32(80), "")
-	owned.Labels = map[string]string{LabelIngressStack: "g"}
+	owned.Labels = map[string]string{awslb.LabelIngressStack: "g"}
 	got := TargetGroupBindingServiceNames([]TargetGroupBinding{
 		tgb("a", "web", intstr.FromInt32(80), ""), tgb("b", "api", intstr.FromString("http"), ""),
 		tgb("c", "web", intstr.FromInt32(443), ""), tgb("d", "", intstr.FromInt32(80), ""), own, owned,
@@ -240,10 +242,10 @@ func TestMadeForIngressOrService(t *testing.T) {
 		want   bool
 	}{
 		{nil, false},
-		{map[string]string{LabelIngressStack: "shop"}, true},
-		{map[string]string{LabelIngressStackNamespace: ns, LabelIngressStackName: "web"}, true},
-		{map[string]string{LabelIngressStackName: ""}, true}, // an empty value still marks it
-		{map[string]string{LabelServiceStackNamespace: ns, LabelServiceStackName: "web"}, true},
+		{map[string]string{awslb.LabelIngressStack: "shop"}, true},
+		{map[string]string{awslb.LabelIngressStackNamespace: ns, awslb.LabelIngressStackName: "web"}, true},
+		{map[string]string{awslb.LabelIngressStackName: ""}, true}, // an empty value still marks it
+		{map[string]string{awslb.LabelServiceStackNamespace: ns, awslb.LabelServiceStackName: "web"}, true},
 		{map[string]string{"service.k8s.aws/stack-name": "web"}, true},
 		{map[string]string{"gateway.k8s.aws/stack-name": "web"}, false}, // Gateway API: not covered by rules 1 and 2
 		{map[string]string{"ingress.k8s.aws/resource": "x"}, false},

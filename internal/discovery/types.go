@@ -26,6 +26,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 )
 
 // LoadBalancer is the kind of AWS load balancer in front of a target group.
@@ -44,8 +46,8 @@ const (
 type TargetType string
 
 const (
-	TargetIP       TargetType = "ip"
-	TargetInstance TargetType = "instance"
+	TargetIP       TargetType = awslb.TargetTypeIP
+	TargetInstance TargetType = awslb.TargetTypeInstance
 )
 
 // SourceKind is the kind of object that attaches a Service to a load balancer.
@@ -56,17 +58,6 @@ const (
 	SourceService            SourceKind = "Service"
 	SourceTargetGroupBinding SourceKind = "TargetGroupBinding"
 )
-
-// Health-check protocols, as the AWS Load Balancer Controller spells them.
-const (
-	ProtocolHTTP  = "HTTP"
-	ProtocolHTTPS = "HTTPS"
-	ProtocolTCP   = "TCP"
-	ProtocolGRPC  = "GRPC"
-)
-
-// TrafficPort is the health-check port value meaning "the port traffic is sent to".
-const TrafficPort = "traffic-port"
 
 // HealthCheck is the target group's health check after annotations and AWS defaults.
 type HealthCheck struct {

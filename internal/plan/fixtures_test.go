@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 )
 
@@ -111,14 +112,14 @@ func httpHook(port int, path string) *corev1.LifecycleHandler {
 
 func albHealthCheck() discovery.HealthCheck {
 	return discovery.HealthCheck{
-		Protocol: discovery.ProtocolHTTP, Path: "/", Port: discovery.TrafficPort,
+		Protocol: awslb.ProtocolHTTP, Path: "/", Port: awslb.TrafficPort,
 		IntervalSeconds: 15, TimeoutSeconds: 5, HealthyThreshold: 2, UnhealthyThreshold: 2, SuccessCodes: "200",
 	}
 }
 
 func nlbHealthCheck() discovery.HealthCheck {
 	return discovery.HealthCheck{
-		Protocol: discovery.ProtocolTCP, Port: discovery.TrafficPort,
+		Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort,
 		IntervalSeconds: 10, TimeoutSeconds: 10, HealthyThreshold: 3, UnhealthyThreshold: 3,
 	}
 }

@@ -24,6 +24,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 )
 
@@ -233,7 +234,7 @@ func servingAttachment(as []discovery.Attachment, container string) (discovery.A
 // probe fail forever and stall the rollout, so it gets a tcpSocket probe.
 func httpHealthCheck(hc discovery.HealthCheck) bool {
 	switch strings.ToUpper(hc.Protocol) {
-	case discovery.ProtocolHTTP, discovery.ProtocolHTTPS:
+	case awslb.ProtocolHTTP, awslb.ProtocolHTTPS:
 	default:
 		return false
 	}
@@ -278,7 +279,7 @@ func deriveProbe(a discovery.Attachment, c *corev1.Container) *corev1.Probe {
 		port = int32(n)
 	}
 	scheme := corev1.URISchemeHTTP
-	if strings.EqualFold(hc.Protocol, discovery.ProtocolHTTPS) {
+	if strings.EqualFold(hc.Protocol, awslb.ProtocolHTTPS) {
 		scheme = corev1.URISchemeHTTPS
 	}
 	path := hc.Path

@@ -32,13 +32,10 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 )
-
-// ReadinessGatePrefix starts the condition type of the AWS Load Balancer
-// Controller's pod readiness gates (target-health.elbv2.k8s.aws/<target group binding>).
-const ReadinessGatePrefix = "target-health.elbv2.k8s.aws/"
 
 // Input is everything the status is computed from.
 type Input struct {
@@ -223,16 +220,16 @@ func readinessGatesCondition(in Input, rolledOut bool) metav1.Condition {
 		return c
 	}
 	switch in.GateLabelValue {
-	case annotations.ReadinessGateInjectEnabled:
+	case awslb.ReadinessGateInjectEnabled:
 	case "":
 		c.Status, c.Reason = metav1.ConditionFalse, gdv1.ReasonGateLabelMissing
 		c.Message = fmt.Sprintf("The namespace lacks label %s=%s, so new pods get no load-balancer readiness gate; enforce mode adds it.",
-			annotations.ReadinessGateInjectLabel, annotations.ReadinessGateInjectEnabled)
+			awslb.ReadinessGateInjectLabel, awslb.ReadinessGateInjectEnabled)
 		return c
 	default:
 		c.Status, c.Reason = metav1.ConditionFalse, gdv1.ReasonGateLabelOverridden
 		c.Message = fmt.Sprintf("The namespace label %s is %q, not %q; it was left as set. Pods get no load-balancer readiness gate, so a rollout can take targets out of service before new ones are healthy.",
-			annotations.ReadinessGateInjectLabel, in.GateLabelValue, annotations.ReadinessGateInjectEnabled)
+			awslb.ReadinessGateInjectLabel, in.GateLabelValue, awslb.ReadinessGateInjectEnabled)
 		return c
 	}
 	if !rolledOut {
@@ -254,18 +251,18 @@ func readinessGatesCondition(in Input, rolledOut bool) metav1.Condition {
 		sort.Strings(without)
 		c.Status, c.Reason = metav1.ConditionFalse, gdv1.ReasonPodsWithoutGate
 		c.Message = fmt.Sprintf("%d of %d pods have no %s readiness gate (for example %s): they were created before the namespace label, or no AWS Load Balancer Controller webhook injects gates. The next rollout gives new pods the gate if the controller is installed.",
-			len(without), len(pods), ReadinessGatePrefix, without[0])
+			len(without), len(pods), awslb.ReadinessGatePrefix, without[0])
 		return c
 	}
 	c.Status, c.Reason = metav1.ConditionTrue, gdv1.ReasonGatesInjected
-	c.Message = fmt.Sprintf("All %d pods carry a %s readiness gate.", len(pods), ReadinessGatePrefix)
+	c.Message = fmt.Sprintf("All %d pods carry a %s readiness gate.", len(pods), awslb.ReadinessGatePrefix)
 	return c
 }
 
 // HasReadinessGate reports whether the pod carries an AWS target-health readiness gate.
 func HasReadinessGate(p *corev1.Pod) bool {
 	for _, g := range p.Spec.ReadinessGates {
-		if strings.HasPrefix(string(g.ConditionType), ReadinessGatePrefix) {
+		if strings.HasPrefix(string(g.ConditionType), awslb.ReadinessGatePrefix) {
 			return true
 		}
 	}
@@ -373,11 +370,11 @@ func gatesMissingSinceLabel(in Input, pods []corev1.Pod) metav1.Condition {
 	}
 	sort.Strings(before)
 	sort.Strings(after)
-	label := annotations.ReadinessGateInjectLabel + "=" + annotations.ReadinessGateInjectEnabled
+	label := awslb.ReadinessGateInjectLabel + "=" + awslb.ReadinessGateInjectEnabled
 	if len(after) > 0 {
 		c.Reason = gdv1.ReasonNoGateInjector
 		c.Message = fmt.Sprintf("%d of %d pods were created after the namespace got %s (%s) and still have no %s readiness gate (for example %s): nothing in the cluster injects gates. Install the AWS Load Balancer Controller with its pod mutating webhook, then run kubectl rollout restart deployment/%s.",
-			len(after), len(pods), label, since.UTC().Format(time.RFC3339), ReadinessGatePrefix, after[0], in.Deployment.Name)
+			len(after), len(pods), label, since.UTC().Format(time.RFC3339), awslb.ReadinessGatePrefix, after[0], in.Deployment.Name)
 		return c
 	}
 	c.Reason = gdv1.ReasonPodsCreatedBeforeLabel

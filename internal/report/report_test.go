@@ -32,6 +32,7 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/slim"
@@ -49,7 +50,7 @@ func rolledOut(gen int64, replicas int32) *appsv1.Deployment {
 func pod(name string, gate bool) corev1.Pod {
 	p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.PodStatus{Phase: corev1.PodRunning}}
 	if gate {
-		p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: ReadinessGatePrefix + "k8s-shop-web-abc"}}
+		p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: awslb.ReadinessGatePrefix + "k8s-shop-web-abc"}}
 	}
 	return p
 }
@@ -361,7 +362,7 @@ func TestLabelSince(t *testing.T) {
 		{Manager: "kubectl-label", Time: &t2, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:team":{}}}}`)}},
 		{Manager: "gracefuldrain", Time: &t1, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:elbv2.k8s.aws/pod-readiness-gate-inject":{}}}}`)}},
 	}}}
-	if got := LabelSince(ns, annotations.ReadinessGateInjectLabel); got == nil || !got.Equal(&t1) {
+	if got := LabelSince(ns, awslb.ReadinessGateInjectLabel); got == nil || !got.Equal(&t1) {
 		t.Fatalf("LabelSince = %v, want %v", got, t1)
 	}
 	if got := LabelSince(ns, "other"); got != nil {

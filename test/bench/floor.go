@@ -29,6 +29,7 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/report"
@@ -44,7 +45,7 @@ func runFloor(ctx context.Context, c client.Client, f *fleet, defaults plan.Defa
 	return parallel(ctx, workers, len(f.Namespaces), func(i int) error {
 		ns := f.Namespaces[i]
 		nsApply := corev1ac.Namespace(ns.Name).WithLabels(map[string]string{
-			annotations.ReadinessGateInjectLabel: annotations.ReadinessGateInjectEnabled,
+			awslb.ReadinessGateInjectLabel: awslb.ReadinessGateInjectEnabled,
 		})
 		if err := c.Apply(ctx, nsApply, client.FieldOwner(plan.FieldManager)); err != nil {
 			return fmt.Errorf("floor: labelling namespace %s: %w", ns.Name, err)
@@ -85,7 +86,7 @@ func floorDeployment(ctx context.Context, c client.Client, w *workload, defaults
 		Pending:        pending,
 		Applied:        true,
 		Deployment:     applied,
-		GateLabelValue: annotations.ReadinessGateInjectEnabled,
+		GateLabelValue: awslb.ReadinessGateInjectEnabled,
 	})
 	if err := c.Status().Update(ctx, gd); err != nil {
 		return fmt.Errorf("floor: status of GracefulDrain %s/%s: %w", d.Namespace, d.Name, err)

@@ -44,6 +44,10 @@ import (
 )
 
 const (
+	// The simulated AWS controller spells the names it shares with the operator
+	// (internal/awslb) on its own, as the real controller does: a typo on either
+	// side then shows as a failed rollout instead of passing unnoticed.
+
 	// ReadinessGatePrefix is the condition type prefix of the AWS Load Balancer Controller's readiness gates.
 	ReadinessGatePrefix = "target-health.elbv2.k8s.aws/"
 	// GateInjectLabel makes the controller's webhook inject readiness gates into a namespace's new pods.

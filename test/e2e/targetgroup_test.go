@@ -20,10 +20,11 @@ import (
 	"encoding/json"
 
 	"bytes"
-	corev1 "k8s.io/api/core/v1"
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 func testGroup(now *time.Time) *TargetGroup {
