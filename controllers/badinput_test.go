@@ -36,8 +36,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/settings"
 )
 
 // What a bad input must lead to.
@@ -114,9 +114,9 @@ func invalidNLB(name, k, v string, more ...string) badInput {
 
 func badInputs() []badInput {
 	const (
-		pre  = annotations.PreStopSecondsKey
-		shut = annotations.ShutdownSecondsKey
-		mode = annotations.ModeKey
+		pre  = settings.PreStopSecondsKey
+		shut = settings.ShutdownSecondsKey
+		mode = settings.ModeKey
 		tga  = awslb.AnnotationALBTargetGroupAttributes
 	)
 	return []badInput{
@@ -139,7 +139,7 @@ func badInputs() []badInput {
 		invalidDep("deployment mode unknown", mode, "enforced"),
 		invalidDep("deployment mode empty", mode, ""),
 		invalidDep("deployment mode wrong case", mode, "Enforce"),
-		invalidDep("readiness-probe unknown", annotations.ReadinessProbeKey, "sometimes"),
+		invalidDep("readiness-probe unknown", settings.ReadinessProbeKey, "sometimes"),
 		{name: "namespace mode unknown", nsLabels: map[string]string{mode: "yes"}, want: wantInvalid, key: mode, value: "yes", neighbour: wantInvalid},
 		{name: "namespace mode empty", nsLabels: map[string]string{mode: ""}, want: wantInvalid, key: mode, value: "", neighbour: wantInvalid},
 		{name: "garbage annotation in unlabelled namespace", nsLabels: map[string]string{}, dep: depAnnotation(pre, "forty"), want: wantIgnored, neighbour: wantIgnored},

@@ -43,12 +43,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/report"
 	"github.com/gracefuldrain/gracefuldrain/internal/reverts"
+	"github.com/gracefuldrain/gracefuldrain/internal/settings"
 )
 
 // Event reasons on Deployments (CamelCase, like condition reasons).
@@ -121,7 +121,7 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 
-	settings := annotations.Parse("Namespace "+ns.Name, ns.Labels, "Deployment "+req.String(), deploy.Annotations)
+	settings := settings.Parse("Namespace "+ns.Name, ns.Labels, "Deployment "+req.String(), deploy.Annotations)
 	if !settings.Managed {
 		return ctrl.Result{}, r.leaveManagement(ctx, &deploy, "not opted in")
 	}
@@ -134,7 +134,7 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	mode := settings.Mode
 	if r.ForceAudit {
-		mode = annotations.ModeAudit
+		mode = gdv1.ModeAudit
 	}
 	gd, exists, err := r.getGracefulDrain(ctx, &deploy)
 	if err != nil {
@@ -162,7 +162,7 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 
 	var requeue time.Duration
-	if mode == annotations.ModeEnforce && len(in.Problems) == 0 {
+	if mode == gdv1.ModeEnforce && len(in.Problems) == 0 {
 		if err := r.trackReverts(ctx, &deploy, gd.Status, &in); err != nil {
 			return ctrl.Result{}, err
 		}
@@ -231,7 +231,7 @@ func (r *DeploymentReconciler) trackReverts(ctx context.Context, deploy *appsv1.
 		log.FromContext(ctx).Info("drain settings reverted by another field manager", "manager", manager, "changes", report.DescribeChanges(in.Pending))
 	}
 	in.Reverts, in.Holding = reverts.Track(old.Reverts, reverts.Observation{
-		Reverted: reverted, Manager: manager, RetryToken: deploy.Annotations[annotations.RetryKey], Now: in.Now,
+		Reverted: reverted, Manager: manager, RetryToken: deploy.Annotations[settings.RetryKey], Now: in.Now,
 	}, r.RevertPolicy)
 	return nil
 }

@@ -45,8 +45,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/settings"
 )
 
 const (
@@ -68,7 +68,7 @@ func newNamespace(t *testing.T, labels map[string]string) string {
 	return name
 }
 
-func enforce() map[string]string { return map[string]string{annotations.ModeKey: "enforce"} }
+func enforce() map[string]string { return map[string]string{settings.ModeKey: "enforce"} }
 
 // albApp creates a Deployment "web" (one container "app" serving port 8080),
 // a Service "web" and an ALB Ingress "web" with the given target type.
@@ -204,7 +204,7 @@ func TestSeed000AsWritten(t *testing.T) {
 		obj, _, err := decoder.Decode([]byte(doc), nil, nil)
 		g.Expect(err).NotTo(HaveOccurred(), doc)
 		if ns, ok := obj.(*corev1.Namespace); ok {
-			ns.Labels = map[string]string{annotations.ModeKey: "enforce"}
+			ns.Labels = map[string]string{settings.ModeKey: "enforce"}
 		}
 		g.Expect(k8s.Create(ctx, obj.(client.Object))).To(Succeed())
 	}
@@ -324,7 +324,7 @@ func TestPodsWithoutGateAreReported(t *testing.T) {
 
 func TestAuditModeChangesNothing(t *testing.T) {
 	ctx := context.Background()
-	ns := newNamespace(t, map[string]string{annotations.ModeKey: "audit"})
+	ns := newNamespace(t, map[string]string{settings.ModeKey: "audit"})
 	d := albApp(t, ns, "ip", nil)
 	eventually(t, func(g Gomega) {
 		gd := getGD(g, ns, "web")
@@ -441,7 +441,7 @@ func TestInvalidAnnotation(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t, enforce())
 	d := albApp(t, ns, "ip", func(d *appsv1.Deployment) {
-		d.Annotations = map[string]string{annotations.PreStopSecondsKey: "forty"}
+		d.Annotations = map[string]string{settings.PreStopSecondsKey: "forty"}
 	})
 	// A second, valid Deployment in the same namespace still converges.
 	other := d.DeepCopy()
@@ -462,7 +462,7 @@ func TestInvalidAnnotation(t *testing.T) {
 		c := condition(gd, gdv1.ConditionReady)
 		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
 		g.Expect(c.Reason).To(Equal(gdv1.ReasonInvalidConfiguration))
-		g.Expect(c.Message).To(ContainSubstring(annotations.PreStopSecondsKey))
+		g.Expect(c.Message).To(ContainSubstring(settings.PreStopSecondsKey))
 		g.Expect(c.Message).To(ContainSubstring(`"forty"`))
 		evs := eventsFor(g, ns, "web", EventInvalidConfiguration)
 		g.Expect(evs).To(HaveLen(1))
@@ -478,7 +478,7 @@ func TestInvalidAnnotation(t *testing.T) {
 	g.Expect(writes.matching("/namespaces/" + ns + "/deployments/web")).To(BeEmpty())
 
 	// Fixing the annotation lets the operator apply the plan with the override.
-	after.Annotations[annotations.PreStopSecondsKey] = "70"
+	after.Annotations[settings.PreStopSecondsKey] = "70"
 	g.Expect(k8s.Update(ctx, after)).To(Succeed())
 	eventually(t, func(g Gomega) {
 		d := getDeployment(g, ns, "web")
@@ -509,7 +509,7 @@ func TestLeavingManagementDeletesGracefulDrain(t *testing.T) {
 		eventually(t, applied(ns))
 		var namespace corev1.Namespace
 		g.Expect(k8s.Get(ctx, types.NamespacedName{Name: ns}, &namespace)).To(Succeed())
-		delete(namespace.Labels, annotations.ModeKey)
+		delete(namespace.Labels, settings.ModeKey)
 		g.Expect(k8s.Update(ctx, &namespace)).To(Succeed())
 		eventually(t, gone(ns))
 		// The Deployment keeps its settings: removing them would start a rollout.
@@ -528,7 +528,7 @@ func TestLeavingManagementDeletesGracefulDrain(t *testing.T) {
 		albApp(t, ns, "ip", nil)
 		eventually(t, applied(ns))
 		d := getDeployment(g, ns, "web")
-		d.Annotations = map[string]string{annotations.ModeKey: "off"}
+		d.Annotations = map[string]string{settings.ModeKey: "off"}
 		g.Expect(k8s.Update(ctx, d)).To(Succeed())
 		eventually(t, gone(ns))
 	})

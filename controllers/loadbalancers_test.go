@@ -39,8 +39,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/settings"
 )
 
 // deployment returns a Deployment "web" labelled app=web with the given containers.
@@ -197,7 +197,7 @@ func TestReadinessGatesOnPodsCreatedBeforeTheLabel(t *testing.T) {
 	ctx := context.Background()
 	g := NewWithT(t)
 	// Audit first: the operator reports and labels nothing while the pods are created.
-	ns := newNamespace(t, map[string]string{annotations.ModeKey: "audit"})
+	ns := newNamespace(t, map[string]string{settings.ModeKey: "audit"})
 	albApp(t, ns, "ip", nil)
 	finishRollout(t, ns, "web", false)
 	var pods corev1.PodList
@@ -209,7 +209,7 @@ func TestReadinessGatesOnPodsCreatedBeforeTheLabel(t *testing.T) {
 
 	var namespace corev1.Namespace
 	g.Expect(k8s.Get(ctx, types.NamespacedName{Name: ns}, &namespace)).To(Succeed())
-	namespace.Labels[annotations.ModeKey] = "enforce"
+	namespace.Labels[settings.ModeKey] = "enforce"
 	g.Expect(k8s.Update(ctx, &namespace)).To(Succeed())
 	eventually(t, func(g Gomega) {
 		g.Expect(condition(getGD(g, ns, "web"), gdv1.ConditionPlanApplied).Reason).To(Equal(gdv1.ReasonApplied))
@@ -349,7 +349,7 @@ func TestConflictWithAnotherFieldManager(t *testing.T) {
 	wg.Wait()
 	stop = make(chan struct{})
 	d := getDeployment(g, ns, "web")
-	d.Annotations = map[string]string{annotations.RetryKey: "1"}
+	d.Annotations = map[string]string{settings.RetryKey: "1"}
 	g.Expect(k8s.Update(ctx, d)).To(Succeed())
 	eventually(t, func(g Gomega) {
 		g.Expect(getDeployment(g, ns, "web").Spec.Template.Spec.TerminationGracePeriodSeconds).To(HaveValue(BeEquivalentTo(70)))

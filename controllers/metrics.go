@@ -26,7 +26,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
 )
 
 // Metrics beyond controller-runtime's own, served on the manager's metrics endpoint.
@@ -66,7 +65,7 @@ var (
 	states   = map[types.NamespacedName]deploymentState{}
 )
 
-func recordMetrics(key types.NamespacedName, mode annotations.Mode, st gdv1.GracefulDrainStatus, invalid bool) {
+func recordMetrics(key types.NamespacedName, mode gdv1.Mode, st gdv1.GracefulDrainStatus, invalid bool) {
 	ready := string(metav1.ConditionUnknown)
 	if c := meta.FindStatusCondition(st.Conditions, gdv1.ConditionReady); c != nil {
 		ready = string(c.Status)

@@ -29,6 +29,9 @@ const (
 	ModeEnforce Mode = "enforce"
 	// ModeAudit computes and reports the plan and changes nothing.
 	ModeAudit Mode = "audit"
+	// ModeOff is only a workload annotation value: the workload is not
+	// managed and has no GracefulDrain, so it never appears in a status.
+	ModeOff Mode = "off"
 )
 
 // Condition types. Ready is the summary; the others explain its parts.

@@ -27,6 +27,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 )
 
 // discoverALB runs Discover on webDeployment, webService (plus svcKV
@@ -232,7 +233,7 @@ func TestALBProblemNamesTheObjectHoldingTheValue(t *testing.T) {
 		[]string{awslb.AnnotationALBHealthCheckPath, "ingress-path", awslb.AnnotationALBHealthyThreshold, "11"},
 		[]string{awslb.AnnotationALBHealthCheckPath, "service-path"},
 	)
-	equal(t, "problems", r.Problems, []Problem{
+	equal(t, "problems", r.Problems, []invalid.Setting{
 		{Object: "Ingress shop/web", Key: awslb.AnnotationALBHealthyThreshold, Value: "11", Message: "Expected a whole number from 2 to 10."},
 		{Object: "Service shop/web", Key: awslb.AnnotationALBHealthCheckPath, Value: "service-path", Message: `Expected a path starting with "/".`},
 	})

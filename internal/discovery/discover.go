@@ -24,6 +24,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 )
 
 // Discover finds every load balancer attachment of in.Deployment (DESIGN.md,
@@ -56,7 +58,7 @@ type discoverer struct {
 	selects   map[string]bool
 
 	attachments []Attachment
-	problems    []Problem
+	problems    []invalid.Setting
 	warnings    []string
 	unresolved  []string
 }
@@ -109,7 +111,7 @@ func (x *discoverer) result() Result {
 	slices.SortStableFunc(x.attachments, compareAttachments)
 	x.attachments = slices.CompactFunc(x.attachments, func(a, b Attachment) bool { return compareAttachments(a, b) == 0 })
 
-	slices.SortFunc(x.problems, func(a, b Problem) int {
+	slices.SortFunc(x.problems, func(a, b invalid.Setting) int {
 		return cmp.Or(cmp.Compare(a.Object, b.Object), cmp.Compare(a.Key, b.Key),
 			cmp.Compare(a.Value, b.Value), cmp.Compare(a.Message, b.Message))
 	})

@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 )
 
 func TestIngressGroupName(t *testing.T) {
@@ -71,8 +72,8 @@ func TestIngressGroupName(t *testing.T) {
 				t.Fatalf("want one problem, got %+v", r.Problems)
 			}
 			p := r.Problems[0]
-			equal(t, "problem", Problem{Object: p.Object, Key: p.Key, Value: p.Value},
-				Problem{Object: "Ingress shop/web", Key: awslb.AnnotationALBGroupName, Value: tc.value})
+			equal(t, "problem", invalid.Setting{Object: p.Object, Key: p.Key, Value: p.Value},
+				invalid.Setting{Object: "Ingress shop/web", Key: awslb.AnnotationALBGroupName, Value: tc.value})
 			for _, frag := range []string{"63", "lower-case", "'-' or '.'", "starting and ending"} {
 				if !strings.Contains(p.Message, frag) {
 					t.Errorf("message %q lacks %q", p.Message, frag)

@@ -25,6 +25,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 )
 
 // Backend protocol versions of alb.ingress.kubernetes.io/backend-protocol-version.
@@ -283,7 +284,7 @@ func (x *discoverer) ingressGroup(ing *networkingv1.Ingress) string {
 		return ""
 	}
 	if !ValidIngressGroupName(name) {
-		x.problems = append(x.problems, Problem{
+		x.problems = append(x.problems, invalid.Setting{
 			Object: "Ingress " + key(ing.Namespace, ing.Name), Key: awslb.AnnotationALBGroupName, Value: name,
 			Message: fmt.Sprintf("Expected an IngressGroup name of 1 to %d lower-case letters, digits, '-' or '.', starting and ending with a letter or digit.",
 				maxGroupNameLength),

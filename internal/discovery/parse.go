@@ -22,6 +22,7 @@ import (
 	"strings"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 )
 
 // layer is the annotations of one object, with the name Problems give it.
@@ -36,7 +37,7 @@ type layer struct {
 // value falls back to the default so that the attachment can still be reported.
 type annotationReader struct {
 	layers   []layer
-	problems *[]Problem
+	problems *[]invalid.Setting
 }
 
 func (r annotationReader) get(key string) (value, object string, ok bool) {
@@ -49,7 +50,7 @@ func (r annotationReader) get(key string) (value, object string, ok bool) {
 }
 
 func (r annotationReader) refuse(object, key, value, message string) {
-	*r.problems = append(*r.problems, Problem{Object: object, Key: key, Value: value, Message: message})
+	*r.problems = append(*r.problems, invalid.Setting{Object: object, Key: key, Value: value, Message: message})
 }
 
 // oneOf returns the value of key when it is one of allowed (compared exactly,

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 )
 
 // Rule 3: TargetGroupBindings (elbv2.k8s.aws/v1beta1).
@@ -240,7 +241,7 @@ func (x *discoverer) targetGroupBindings() {
 			tt = TargetInstance // the CRD's default
 		case TargetIP, TargetInstance:
 		default:
-			x.problems = append(x.problems, Problem{Object: tgbKey, Key: fieldTGBTargetType, Value: string(b.TargetType),
+			x.problems = append(x.problems, invalid.Setting{Object: tgbKey, Key: fieldTGBTargetType, Value: string(b.TargetType),
 				Message: "Expected ip or instance."})
 			tt = TargetInstance
 		}

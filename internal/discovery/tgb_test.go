@@ -28,6 +28,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 )
 
 func tgb(name, service string, port intstr.IntOrString, tt TargetType) TargetGroupBinding {
@@ -130,7 +131,7 @@ func TestTargetGroupBindingDiscovery(t *testing.T) {
 				noWarnings(t, r)
 			}
 			if tc.problem != "" {
-				equal(t, "problems", r.Problems, []Problem{{Object: "TargetGroupBinding shop/web-tg", Key: "spec.targetType",
+				equal(t, "problems", r.Problems, []invalid.Setting{{Object: "TargetGroupBinding shop/web-tg", Key: "spec.targetType",
 					Value: tc.problem, Message: "Expected ip or instance."}})
 			} else {
 				noProblems(t, r)

@@ -20,14 +20,13 @@ limitations under the License.
 package discovery
 
 import (
-	"fmt"
-
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 )
 
 // LoadBalancer is the kind of AWS load balancer in front of a target group.
@@ -91,22 +90,6 @@ type Attachment struct {
 	ContainerPort int32
 }
 
-// Problem is a value the operator does not understand. It names the object, the
-// key and the value so that a person can find and fix it; the Deployment it
-// concerns must not be changed while it exists.
-type Problem struct {
-	Object  string // for example `Ingress shop/web`
-	Key     string // annotation or label key, or a field path
-	Value   string
-	Message string // why the value is refused, one sentence
-}
-
-// String renders the problem for conditions, Events and logs, naming the
-// object, the key and the value.
-func (p Problem) String() string {
-	return fmt.Sprintf("%s: %s=%q. %s", p.Object, p.Key, p.Value, p.Message)
-}
-
 // TargetGroupBinding is the part of an elbv2.k8s.aws/v1beta1 TargetGroupBinding
 // that discovery reads (the operator reads the CRD as unstructured data, so
 // it does not depend on the AWS Load Balancer Controller's Go types).
@@ -138,7 +121,7 @@ type Result struct {
 	// Attachments in a stable order (source kind, source name, service, port).
 	Attachments []Attachment
 	// Problems make the Deployment's configuration invalid (reason InvalidConfiguration).
-	Problems []Problem
+	Problems []invalid.Setting
 	// UnresolvedTargetPorts names each attached Service port whose targetPort
 	// no container declares, e.g. `Service web port 80 targetPort "metrics"`.
 	UnresolvedTargetPorts []string

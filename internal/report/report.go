@@ -31,16 +31,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 )
 
 // Input is everything the status is computed from.
 type Input struct {
-	Mode        annotations.Mode
-	Problems    []discovery.Problem
+	Mode        gdv1.Mode
+	Problems    []invalid.Setting
 	Attachments []discovery.Attachment
 	Plan        plan.Plan
 	// UnresolvedTargetPorts are attached Service ports whose targetPort no container declares.

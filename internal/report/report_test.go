@@ -31,9 +31,9 @@ import (
 	"k8s.io/utils/ptr"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/slim"
 )
@@ -62,7 +62,7 @@ func ipPlan() plan.Plan {
 
 func protectedInput() Input {
 	return Input{
-		Mode:           annotations.ModeEnforce,
+		Mode:           gdv1.ModeEnforce,
 		Attachments:    []discovery.Attachment{{LoadBalancer: discovery.ALB, TargetType: discovery.TargetIP, SourceKind: discovery.SourceIngress, SourceName: "web"}},
 		Plan:           ipPlan(),
 		Deployment:     rolledOut(2, 2),
@@ -85,14 +85,14 @@ func TestConditions(t *testing.T) {
 			wantMessage: "readiness gates on all 2 pods",
 			wantCond:    map[string]string{gdv1.ConditionPlanApplied: gdv1.ReasonAlreadyCompliant, gdv1.ConditionReadinessGates: gdv1.ReasonGatesInjected}},
 		{name: "invalid configuration first", mutate: func(in *Input) {
-			in.Problems = []discovery.Problem{{Object: "Deployment shop/web", Key: "gracefuldrain.io/prestop-seconds", Value: "x", Message: "Expected a number."}}
+			in.Problems = []invalid.Setting{{Object: "Deployment shop/web", Key: "gracefuldrain.io/prestop-seconds", Value: "x", Message: "Expected a number."}}
 			in.Pending = pending
 		}, wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonInvalidConfiguration, wantMessage: `gracefuldrain.io/prestop-seconds="x"`},
 		{name: "apply failed", mutate: func(in *Input) { in.Pending = pending; in.ApplyError = errors.New("boom") },
 			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonApplyFailed, wantMessage: "boom"},
-		{name: "audit with changes pending", mutate: func(in *Input) { in.Mode = annotations.ModeAudit; in.Pending = pending },
+		{name: "audit with changes pending", mutate: func(in *Input) { in.Mode = gdv1.ModeAudit; in.Pending = pending },
 			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonAuditOnly, wantMessage: "terminationGracePeriodSeconds: 30 -> 70"},
-		{name: "audit already compliant is protected", mutate: func(in *Input) { in.Mode = annotations.ModeAudit },
+		{name: "audit already compliant is protected", mutate: func(in *Input) { in.Mode = gdv1.ModeAudit },
 			wantReady: metav1.ConditionTrue, wantReason: gdv1.ReasonProtected},
 		{name: "just applied: rollout starts", mutate: func(in *Input) { in.Pending = pending; in.Applied = true; in.Deployment.Generation = 3 },
 			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress,

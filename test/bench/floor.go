@@ -28,7 +28,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
@@ -80,7 +79,7 @@ func floorDeployment(ctx context.Context, c client.Client, w *workload, defaults
 		return fmt.Errorf("floor: creating GracefulDrain %s/%s: %w", d.Namespace, d.Name, err)
 	}
 	gd.Status = report.Status(gdv1.GracefulDrainStatus{}, gd.Generation, report.Input{
-		Mode:           annotations.ModeEnforce,
+		Mode:           gdv1.ModeEnforce,
 		Attachments:    found.Attachments,
 		Plan:           p,
 		Pending:        pending,

@@ -30,7 +30,8 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/gracefuldrain/gracefuldrain/internal/annotations"
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/settings"
 )
 
 // deploysPerNamespace: N Deployments are spread over N/10 opted-in namespaces.
@@ -66,7 +67,7 @@ func newFleet(prefix string, n int) *fleet {
 		if i%deploysPerNamespace == 0 {
 			f.Namespaces = append(f.Namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 				Name:   nsName,
-				Labels: map[string]string{annotations.ModeKey: string(annotations.ModeEnforce)},
+				Labels: map[string]string{settings.ModeKey: string(gdv1.ModeEnforce)},
 			}})
 		}
 		f.Workloads[nsName] = append(f.Workloads[nsName], newWorkload(nsName, fmt.Sprintf("web-%d", i%deploysPerNamespace)))

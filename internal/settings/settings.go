@@ -14,17 +14,19 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package annotations parses gracefuldrain's namespace label and Deployment
-// annotations. A value it does not understand is never guessed at: it is
-// returned as a Problem naming the key and the value.
-package annotations
+// Package settings reads gracefuldrain's own settings: the namespace opt-in
+// label and the per-workload annotations that override the plan. A value it
+// does not understand is never guessed at: it is returned as an
+// invalid.Setting naming the object, the key and the value.
+package settings
 
 import (
 	"fmt"
 	"strconv"
 	"strings"
 
-	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 )
 
@@ -42,15 +44,6 @@ const (
 	RetryKey = "gracefuldrain.io/retry"
 )
 
-// Mode is the effective mode for a Deployment.
-type Mode string
-
-const (
-	ModeEnforce Mode = "enforce"
-	ModeAudit   Mode = "audit"
-	ModeOff     Mode = "off"
-)
-
 // Bounds for the seconds overrides. An hour is far beyond any load balancer's
 // deregistration propagation; a larger value is almost certainly a typo.
 const (
@@ -60,42 +53,42 @@ const (
 	MaxShutdownSeconds = 3600
 )
 
-// Settings is the parsed configuration of one Deployment.
-type Settings struct {
+// Effective is the parsed configuration of one workload.
+type Effective struct {
 	// Managed is false when the namespace has not opted in or the Deployment says mode: off.
 	Managed   bool
-	Mode      Mode
+	Mode      gdv1.Mode
 	Overrides plan.Overrides
 	// Problems are invalid values; when non-empty nothing may be changed.
-	Problems []discovery.Problem
+	Problems []invalid.Setting
 }
 
 // Parse combines the namespace's labels with the Deployment's annotations.
 // namespaceRef and deploymentRef name the objects in Problems, e.g. "Namespace shop".
 // A namespace without the label is not managed, whatever the Deployment says:
 // opting in is the namespace owner's decision.
-func Parse(namespaceRef string, nsLabels map[string]string, deploymentRef string, annotations map[string]string) Settings {
+func Parse(namespaceRef string, nsLabels map[string]string, deploymentRef string, annotations map[string]string) Effective {
 	nsValue, labelled := nsLabels[ModeKey]
 	if !labelled {
-		return Settings{Managed: false, Mode: ModeOff}
+		return Effective{Managed: false, Mode: gdv1.ModeOff}
 	}
-	s := Settings{Managed: true}
-	switch Mode(nsValue) {
-	case ModeEnforce, ModeAudit:
-		s.Mode = Mode(nsValue)
+	s := Effective{Managed: true}
+	switch gdv1.Mode(nsValue) {
+	case gdv1.ModeEnforce, gdv1.ModeAudit:
+		s.Mode = gdv1.Mode(nsValue)
 	default:
 		s.Problems = append(s.Problems, problem(namespaceRef, ModeKey, nsValue, "Expected enforce or audit."))
-		s.Mode = ModeAudit // never write while the namespace's intent is unknown
+		s.Mode = gdv1.ModeAudit // never write while the namespace's intent is unknown
 	}
 
 	if v, ok := annotations[ModeKey]; ok {
-		switch Mode(v) {
-		case ModeEnforce, ModeAudit:
+		switch gdv1.Mode(v) {
+		case gdv1.ModeEnforce, gdv1.ModeAudit:
 			if len(s.Problems) == 0 {
-				s.Mode = Mode(v)
+				s.Mode = gdv1.Mode(v)
 			}
-		case ModeOff:
-			return Settings{Managed: false, Mode: ModeOff}
+		case gdv1.ModeOff:
+			return Effective{Managed: false, Mode: gdv1.ModeOff}
 		default:
 			s.Problems = append(s.Problems, problem(deploymentRef, ModeKey, v, "Expected enforce, audit or off."))
 		}
@@ -116,7 +109,7 @@ func Parse(namespaceRef string, nsLabels map[string]string, deploymentRef string
 
 // secondsOverride reads an optional seconds annotation: nil when absent or
 // invalid (then a Problem is recorded).
-func (s *Settings) secondsOverride(ref string, annotations map[string]string, key string, lowest, highest int64) *int32 {
+func (s *Effective) secondsOverride(ref string, annotations map[string]string, key string, lowest, highest int64) *int32 {
 	v, ok := annotations[key]
 	if !ok {
 		return nil
@@ -129,7 +122,7 @@ func (s *Settings) secondsOverride(ref string, annotations map[string]string, ke
 	return &n
 }
 
-func seconds(ref, key, value string, lowest, highest int64) (int32, *discovery.Problem) {
+func seconds(ref, key, value string, lowest, highest int64) (int32, *invalid.Setting) {
 	n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 32)
 	if err != nil || n < lowest || n > highest || strings.TrimSpace(value) != value {
 		p := problem(ref, key, value, fmt.Sprintf("Expected a whole number of seconds from %d to %d.", lowest, highest))
@@ -138,6 +131,6 @@ func seconds(ref, key, value string, lowest, highest int64) (int32, *discovery.P
 	return int32(n), nil
 }
 
-func problem(ref, key, value, expected string) discovery.Problem {
-	return discovery.Problem{Object: ref, Key: key, Value: value, Message: expected}
+func problem(ref, key, value, expected string) invalid.Setting {
+	return invalid.Setting{Object: ref, Key: key, Value: value, Message: expected}
 }

@@ -14,7 +14,7 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package annotations
+package settings
 
 import (
 	"strconv"
@@ -25,7 +25,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 )
 
@@ -83,11 +85,11 @@ func FuzzParse(f *testing.F) {
 		if !s.Managed {
 			t.Fatalf("labelled namespace must be managed, got %+v", s)
 		}
-		if s.Mode != ModeEnforce && s.Mode != ModeAudit {
+		if s.Mode != gdv1.ModeEnforce && s.Mode != gdv1.ModeAudit {
 			t.Fatalf("mode %q", s.Mode)
 		}
 		if nsMode != "enforce" && nsMode != "audit" {
-			if s.Mode != ModeAudit || !hasProblem(s.Problems, "Namespace shop", ModeKey, nsMode) {
+			if s.Mode != gdv1.ModeAudit || !hasProblem(s.Problems, "Namespace shop", ModeKey, nsMode) {
 				t.Fatalf("unknown namespace mode %q must be a Problem and mode audit, got %+v", nsMode, s)
 			}
 		}
@@ -155,7 +157,7 @@ func strictSeconds(v string, lo, hi int64) bool {
 	return n >= lo && n <= hi
 }
 
-func hasProblem(ps []discovery.Problem, object, key, value string) bool {
+func hasProblem(ps []invalid.Setting, object, key, value string) bool {
 	for _, p := range ps {
 		if p.Object == object && p.Key == key && p.Value == value {
 			return true
