@@ -43,8 +43,8 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/controllers"
+	"github.com/gracefuldrain/gracefuldrain/internal/conflict"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
-	"github.com/gracefuldrain/gracefuldrain/internal/reverts"
 )
 
 var scheme = runtime.NewScheme()
@@ -67,7 +67,7 @@ type options struct {
 	burst                  int
 	concurrency            int
 	kubeconfig             string
-	revertPolicy           reverts.Policy
+	revertPolicy           conflict.Policy
 }
 
 func parseFlags(args []string) (options, *zap.Options, error) {
@@ -87,8 +87,8 @@ func parseFlags(args []string) (options, *zap.Options, error) {
 	fs.Float64Var(&o.qps, "kube-api-qps", 50, "Client queries per second to the API server.")
 	fs.IntVar(&o.burst, "kube-api-burst", 100, "Client burst to the API server.")
 	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 4, "Deployments reconciled in parallel.")
-	maxReapplies := fs.Int("max-reapplies", int(reverts.DefaultPolicy.MaxReapplies), "Re-applies answered, per --revert-window, when another field manager reverts the drain settings; then Conflict.")
-	fs.DurationVar(&o.revertPolicy.Window, "revert-window", reverts.DefaultPolicy.Window, "Reverts further apart start a new count; after this long without reverts a Conflict is retried.")
+	maxReapplies := fs.Int("max-reapplies", int(conflict.DefaultPolicy.MaxReapplies), "Re-applies answered, per --revert-window, when another field manager reverts the drain settings; then Conflict.")
+	fs.DurationVar(&o.revertPolicy.Window, "revert-window", conflict.DefaultPolicy.Window, "Reverts further apart start a new count; after this long without reverts a Conflict is retried.")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path of a kubeconfig; default: in-cluster config, else $KUBECONFIG or ~/.kube/config.")
 	zapOpts := &zap.Options{Development: false}
 	zapOpts.BindFlags(fs)

@@ -24,6 +24,7 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/fieldowners"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/slim"
 )
@@ -43,7 +44,7 @@ func CacheOptions() cache.Options {
 			&gdv1.GracefulDrain{}: {Transform: slim.Chain(slim.DropManagedFields, slim.DropUnread)},
 			// The namespace entries that own the readiness-gate label tell when it was set.
 			&corev1.Namespace{}: {Transform: slim.Chain(
-				slim.KeepManagedFieldsMentioning(plan.FieldManager, "f:"+awslb.ReadinessGateInjectLabel), slim.DropUnread)},
+				slim.KeepManagedFieldsOwning(plan.FieldManager, fieldowners.Label(awslb.ReadinessGateInjectLabel)), slim.DropUnread)},
 			crdMetadata(): {Field: fields.OneTermEqualSelector("metadata.name", awslb.TargetGroupBindingCRDName)},
 		},
 	}

@@ -44,10 +44,11 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/conflict"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/fieldowners"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/report"
-	"github.com/gracefuldrain/gracefuldrain/internal/reverts"
 	"github.com/gracefuldrain/gracefuldrain/internal/settings"
 )
 
@@ -77,7 +78,7 @@ type DeploymentReconciler struct {
 	// ForceAudit makes every namespace behave as audit: nothing but GracefulDrains is written.
 	ForceAudit bool
 	// RevertPolicy bounds re-applies against another field manager.
-	RevertPolicy reverts.Policy
+	RevertPolicy conflict.Policy
 	// Now is the clock (tests may replace it).
 	Now func() time.Time
 
@@ -153,7 +154,7 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		Pending:               plan.Changes(&deploy, drainPlan),
 		Deployment:            &deploy,
 		GateLabelValue:        ns.Labels[awslb.ReadinessGateInjectLabel],
-		GateLabelSince:        report.LabelSince(&ns, awslb.ReadinessGateInjectLabel),
+		GateLabelSince:        fieldowners.OwnedSince(ns.ManagedFields, fieldowners.Label(awslb.ReadinessGateInjectLabel)),
 		Reverts:               gd.Status.Reverts,
 		Now:                   r.now(),
 	}
@@ -167,7 +168,7 @@ func (r *DeploymentReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			return ctrl.Result{}, err
 		}
 		if in.Holding {
-			requeue = reverts.RetryAfter(in.Reverts, in.Now, r.RevertPolicy)
+			requeue = conflict.RetryAfter(in.Reverts, in.Now, r.RevertPolicy)
 		} else if in.ApplyError = r.enforce(ctx, &deploy, &ns, &in); in.ApplyError != nil {
 			logger.Error(in.ApplyError, "applying drain plan failed")
 		}
@@ -225,12 +226,12 @@ func (r *DeploymentReconciler) trackReverts(ctx context.Context, deploy *appsv1.
 		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(deploy), &live); err != nil {
 			return err
 		}
-		if names := plan.Reverters(&live, in.Pending); len(names) > 0 {
+		if names := conflict.Reverters(live.ManagedFields, in.Pending); len(names) > 0 {
 			manager = names[0]
 		}
 		log.FromContext(ctx).Info("drain settings reverted by another field manager", "manager", manager, "changes", report.DescribeChanges(in.Pending))
 	}
-	in.Reverts, in.Holding = reverts.Track(old.Reverts, reverts.Observation{
+	in.Reverts, in.Holding = conflict.Track(old.Reverts, conflict.Observation{
 		Reverted: reverted, Manager: manager, RetryToken: deploy.Annotations[settings.RetryKey], Now: in.Now,
 	}, r.RevertPolicy)
 	return nil

@@ -33,8 +33,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/conflict"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
-	"github.com/gracefuldrain/gracefuldrain/internal/reverts"
 )
 
 // Field index names. Each turns a "which objects does this change affect"
@@ -97,7 +97,7 @@ func (r *DeploymentReconciler) SetupWithManager(mgr ctrl.Manager, opts controlle
 // setupWith lets tests wrap the reconciler (to count reconciles) while keeping the watches.
 func (r *DeploymentReconciler) setupWith(mgr ctrl.Manager, opts controller.Options, rec reconcile.Reconciler) error {
 	if r.RevertPolicy.Window == 0 {
-		r.RevertPolicy = reverts.DefaultPolicy
+		r.RevertPolicy = conflict.DefaultPolicy
 	}
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		Named("gracefuldrain").

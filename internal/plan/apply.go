@@ -26,6 +26,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/fieldowners"
 )
 
 // ApplyConfiguration is the server-side apply request that carries the plan:
@@ -126,12 +128,13 @@ func Changes(d *appsv1.Deployment, p Plan) []Change {
 	if current != p.TerminationGracePeriodSeconds {
 		changes = append(changes, Change{
 			Field:  "terminationGracePeriodSeconds",
+			Path:   fieldowners.PodSpecField("terminationGracePeriodSeconds"),
 			Before: strconv.Itoa(int(current)),
 			After:  strconv.Itoa(int(p.TerminationGracePeriodSeconds)),
 		})
 	}
 
-	own := Owned(d)
+	own := Owned(d.ManagedFields)
 	for i := range p.Containers {
 		cp := &p.Containers[i]
 		var c *corev1.Container
@@ -149,6 +152,7 @@ func Changes(d *appsv1.Deployment, p Plan) []Change {
 		if want := sentPreStop(cp); want != nil && !handlerCarries(hook, want) {
 			changes = append(changes, Change{
 				Field:  prefix + "lifecycle.preStop",
+				Path:   fieldowners.ContainerField(cp.Name, "lifecycle", "preStop"),
 				Before: orNone(DescribeHandler(hook)),
 				After:  DescribeHandler(want),
 			})
@@ -156,20 +160,21 @@ func Changes(d *appsv1.Deployment, p Plan) []Change {
 
 		have := c.ReadinessProbe
 		co := own.Containers[cp.Name]
+		probePath := fieldowners.ContainerField(cp.Name, "readinessProbe")
 		switch want := sentProbe(cp); {
 		case want != nil && !probeCarries(have, want):
 			before, after := DescribeProbe(have), DescribeProbe(want)
 			if before == after {
 				before, after = describeProbeLong(have), describeProbeLong(want)
 			}
-			changes = append(changes, Change{Field: prefix + "readinessProbe", Before: before, After: after})
+			changes = append(changes, Change{Field: prefix + "readinessProbe", Path: probePath, Before: before, After: after})
 		case want == nil && have != nil && co.ReadinessProbeSole:
 			// Apply removes the fields only the operator owns.
 			after := "none"
 			if co.ReadinessProbeOthers {
 				after = "only the fields other managers own"
 			}
-			changes = append(changes, Change{Field: prefix + "readinessProbe", Before: DescribeProbe(have), After: after})
+			changes = append(changes, Change{Field: prefix + "readinessProbe", Path: probePath, Before: DescribeProbe(have), After: after})
 		}
 	}
 	return changes

@@ -26,6 +26,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 )
@@ -105,15 +106,26 @@ func TestApplyConfigurationJSON(t *testing.T) {
 	}
 }
 
+// The managedFields paths the changes name, written out independently of the code under test.
+var gracePath = fieldpath.MakePathOrDie("spec", "template", "spec", "terminationGracePeriodSeconds")
+
+func preStopPath(container string) fieldpath.Path {
+	return fieldpath.MakePathOrDie("spec", "template", "spec", "containers", fieldpath.KeyByFields("name", container), "lifecycle", "preStop")
+}
+
+func probePath(container string) fieldpath.Path {
+	return fieldpath.MakePathOrDie("spec", "template", "spec", "containers", fieldpath.KeyByFields("name", container), "readinessProbe")
+}
+
 func TestChangesSeed000(t *testing.T) {
 	g := NewWithT(t)
 	d := seed000()
 	applyAPIDefaults(d) // as read from the cluster
 	p := Compute(Input{Deployment: d, Attachments: []discovery.Attachment{seed000Attachment()}, Defaults: DefaultSettings()})
 	g.Expect(Changes(d, p)).To(Equal([]Change{
-		{Field: "terminationGracePeriodSeconds", Before: "30", After: "70"},
-		{Field: "containers[demo-nginx].lifecycle.preStop", Before: "none", After: "sleep 40s"},
-		{Field: "containers[demo-nginx].readinessProbe", Before: "none", After: "httpGet HTTP :80/ every 10s"},
+		{Field: "terminationGracePeriodSeconds", Path: gracePath, Before: "30", After: "70"},
+		{Field: "containers[demo-nginx].lifecycle.preStop", Path: preStopPath("demo-nginx"), Before: "none", After: "sleep 40s"},
+		{Field: "containers[demo-nginx].readinessProbe", Path: probePath("demo-nginx"), Before: "none", After: "httpGet HTTP :80/ every 10s"},
 	}))
 }
 
@@ -144,9 +156,9 @@ func TestChanges(t *testing.T) {
 			name: "raise an exec sleep, grace",
 			c:    withPreStop(container("app", 8080), execHook("sleep", "5")), grace: 60,
 			want: []Change{
-				{Field: "terminationGracePeriodSeconds", Before: "60", After: "70"},
-				{Field: "containers[app].lifecycle.preStop", Before: "exec [sleep 5]", After: "exec [sleep 40]"},
-				{Field: "containers[app].readinessProbe", Before: "none", After: "httpGet HTTP :8080/ every 10s"},
+				{Field: "terminationGracePeriodSeconds", Path: gracePath, Before: "60", After: "70"},
+				{Field: "containers[app].lifecycle.preStop", Path: preStopPath("app"), Before: "exec [sleep 5]", After: "exec [sleep 40]"},
+				{Field: "containers[app].readinessProbe", Path: probePath("app"), Before: "none", After: "httpGet HTTP :8080/ every 10s"},
 			},
 		},
 		{
@@ -158,6 +170,7 @@ func TestChanges(t *testing.T) {
 			}()), owned: ownedSleepFields + "," + ownedProbeFields, grace: 70,
 			want: []Change{{
 				Field:  "containers[app].readinessProbe",
+				Path:   probePath("app"),
 				Before: "httpGet HTTP :8080/ every 10s, timeout 1s, success 1, failure 2",
 				After:  "httpGet HTTP :8080/ every 10s, timeout 5s, success 1, failure 2",
 			}},
@@ -165,7 +178,7 @@ func TestChanges(t *testing.T) {
 		{
 			name: "leave with the operator's probe: apply removes it",
 			c:    withProbe(withPreStop(container("app", 8080), nativeSleep(40)), derived()), owned: ownedSleepFields + "," + ownedProbeFields, grace: 70, leave: true,
-			want: []Change{{Field: "containers[app].readinessProbe", Before: "httpGet HTTP :8080/ every 10s", After: "none"}},
+			want: []Change{{Field: "containers[app].readinessProbe", Path: probePath("app"), Before: "httpGet HTTP :8080/ every 10s", After: "none"}},
 		},
 		{
 			name: "leave with the user's probe: nothing",

@@ -17,11 +17,10 @@ limitations under the License.
 package plan
 
 import (
-	"encoding/json"
-	"strings"
-
-	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/fieldowners"
 )
 
 // Ownership is what the operator's server-side apply owns in a Deployment's
@@ -54,109 +53,65 @@ type ContainerOwnership struct {
 // FieldManager with operation Apply on the main resource. An entry whose
 // FieldsV1 cannot be parsed counts as owning nothing: the plan then treats the
 // fields as the user's, which never overwrites anything.
-func Owned(d *appsv1.Deployment) Ownership {
+func Owned(managedFields []metav1.ManagedFieldsEntry) Ownership {
 	o := Ownership{Containers: map[string]ContainerOwnership{}}
-	if d == nil {
+	entries := fieldowners.Of(managedFields)
+	ours, applied := fieldowners.AppliedBy(entries, FieldManager)
+	if !applied {
 		return o
 	}
-	// Readiness-probe leaves by container, the operator's and everyone else's.
-	ours, others := map[string]map[string]bool{}, map[string]map[string]bool{}
-	for _, mf := range d.ManagedFields {
-		if mf.Subresource != "" || mf.FieldsV1 == nil {
-			continue
+	o.TerminationGracePeriodSeconds = ours.Fields.Has(fieldowners.PodSpecField("terminationGracePeriodSeconds"))
+	containers := ours.Under(fieldowners.PodSpecField("containers"))
+	containers.Children.Iterate(func(key fieldpath.PathElement) {
+		name, ok := containerName(key)
+		if !ok {
+			return
 		}
-		var root fieldSet
-		if err := json.Unmarshal(mf.FieldsV1.Raw, &root); err != nil {
-			continue
-		}
-		isOurs := mf.Manager == FieldManager && mf.Operation == metav1.ManagedFieldsOperationApply
-		podSpec := root.get("f:spec", "f:template", "f:spec")
-		if isOurs && podSpec.has("f:terminationGracePeriodSeconds") {
-			o.TerminationGracePeriodSeconds = true
-		}
-		for key, c := range podSpec.get("f:containers") {
-			name, ok := containerKey(key)
-			if !ok {
-				continue
-			}
-			leaves := others
-			if isOurs {
-				leaves = ours
-				if c.get("f:lifecycle").has("f:preStop") {
-					co := o.Containers[name]
-					co.PreStop = true
-					o.Containers[name] = co
+		var co ContainerOwnership
+		co.PreStop = ours.Owns(fieldowners.ContainerField(name, "lifecycle", "preStop"))
+		probe := fieldowners.ContainerField(name, "readinessProbe")
+		if ours.Owns(probe) {
+			co.ReadinessProbe = true
+			ourLeaves := leaves(ours, probe)
+			othersLeaves := &fieldpath.Set{}
+			for _, e := range entries {
+				if e.Manager == ours.Manager && e.Operation == ours.Operation {
+					continue
+				}
+				if e.Owns(probe) {
+					co.ReadinessProbeOthers = true
+					othersLeaves = othersLeaves.Union(leaves(e, probe))
 				}
 			}
-			if c.has("f:readinessProbe") {
-				if leaves[name] == nil {
-					leaves[name] = map[string]bool{}
-				}
-				c.get("f:readinessProbe").leaves("", leaves[name])
-			}
+			co.ReadinessProbeSole = !ourLeaves.Difference(othersLeaves).Empty()
 		}
-	}
-	for name, set := range ours {
-		co := o.Containers[name]
-		co.ReadinessProbe = true
-		co.ReadinessProbeOthers = others[name] != nil
-		for leaf := range set {
-			if !others[name][leaf] {
-				co.ReadinessProbeSole = true
-			}
+		if co != (ContainerOwnership{}) {
+			o.Containers[name] = co
 		}
-		o.Containers[name] = co
-	}
+	})
 	return o
 }
 
-// fieldSet is a FieldsV1 document: every key is a field ("f:name"), a list item
-// by key ("k:{...}") or by value ("v:..."), or "." for the item itself.
-type fieldSet map[string]fieldSet
-
-func (s fieldSet) get(path ...string) fieldSet {
-	for _, p := range path {
-		if s == nil {
-			return nil
+// leaves are the fields e owns at or below p that have nothing below them.
+func leaves(e fieldowners.Entry, p fieldpath.Path) *fieldpath.Set {
+	out := &fieldpath.Set{}
+	e.Fields.Leaves().Iterate(func(leaf fieldpath.Path) {
+		if len(leaf) >= len(p) && leaf[:len(p)].Equals(p) {
+			out.Insert(leaf.Copy())
 		}
-		s = s[p]
-	}
-	return s
+	})
+	return out
 }
 
-// leaves adds the paths of the fields in s, below prefix, to out. A field
-// with nothing below it ("f:port":{}) is a leaf; "." marks an owned map or list
-// item itself and counts as a leaf too.
-func (s fieldSet) leaves(prefix string, out map[string]bool) {
-	if len(s) == 0 {
-		out[prefix] = true
-		return
-	}
-	for k, v := range s {
-		if k == "." {
-			out[prefix] = true
-			continue
-		}
-		v.leaves(prefix+"/"+k, out)
-	}
-}
-
-func (s fieldSet) has(key string) bool {
-	_, ok := s[key]
-	return ok
-}
-
-// containerKey reads the container name from a list-item key such as k:{"name":"app"}.
-func containerKey(key string) (string, bool) {
-	raw, ok := strings.CutPrefix(key, "k:")
-	if !ok {
+// containerName reads the container name from a list-item key such as k:{"name":"app"}.
+func containerName(pe fieldpath.PathElement) (string, bool) {
+	if pe.Key == nil {
 		return "", false
 	}
-	var k struct {
-		Name string `json:"name"`
+	for _, f := range *pe.Key {
+		if f.Name == "name" && f.Value.IsString() && f.Value.AsString() != "" {
+			return f.Value.AsString(), true
+		}
 	}
-	if err := json.Unmarshal([]byte(raw), &k); err != nil || k.Name == "" {
-		return "", false
-	}
-	return k.Name, true
+	return "", false
 }

@@ -111,7 +111,7 @@ func TestOwned(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			d := deployment(container("app"))
 			d.ManagedFields = tt.entries
-			NewWithT(t).Expect(Owned(d)).To(Equal(tt.want))
+			NewWithT(t).Expect(Owned(d.ManagedFields)).To(Equal(tt.want))
 		})
 	}
 	NewWithT(t).Expect(Owned(nil)).To(Equal(Ownership{Containers: map[string]ContainerOwnership{}}))

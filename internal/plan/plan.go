@@ -89,7 +89,7 @@ func Compute(in Input) Plan {
 		}
 	}
 
-	own := Owned(d)
+	own := Owned(d.ManagedFields)
 	spec := &d.Spec.Template.Spec
 	longest := p.PreStopSeconds // the longest sleep any container will do
 	p.Containers = make([]ContainerPlan, 0, len(spec.Containers))

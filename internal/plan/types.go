@@ -22,6 +22,7 @@ package plan
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 )
@@ -119,7 +120,9 @@ type Plan struct {
 
 // Change is one field that applying the plan changes, for Events and logs.
 type Change struct {
-	Field  string // for example "containers[app].lifecycle.preStop" or "terminationGracePeriodSeconds"
+	Field string // for example "containers[app].lifecycle.preStop" or "terminationGracePeriodSeconds"
+	// Path is the field in managedFields terms, to tell who owns it.
+	Path   fieldpath.Path
 	Before string // "none" when absent
 	After  string
 }

@@ -484,22 +484,6 @@ func conflictMessage(in Input) string {
 		manager, count)
 }
 
-// LabelSince returns when the namespace label got its current value: the time
-// of the managedFields entry that owns it. Nil when no entry says.
-func LabelSince(ns *corev1.Namespace, key string) *metav1.Time {
-	needle := "f:" + key
-	var since *metav1.Time
-	for _, mf := range ns.ManagedFields {
-		if mf.FieldsV1 == nil || mf.Time == nil || !strings.Contains(string(mf.FieldsV1.Raw), needle) {
-			continue
-		}
-		if since == nil || mf.Time.Before(since) {
-			since = mf.Time
-		}
-	}
-	return since
-}
-
 // targetPortsCondition reports Service targetPorts that no container declares:
 // the Service then has no endpoint there, so the load balancer sends those
 // pods nothing through it, and no readiness probe can be derived for it. The

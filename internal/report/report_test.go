@@ -356,20 +356,6 @@ func TestConflict(t *testing.T) {
 	}
 }
 
-func TestLabelSince(t *testing.T) {
-	t1, t2 := metav1.Unix(100, 0), metav1.Unix(200, 0)
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{
-		{Manager: "kubectl-label", Time: &t2, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:team":{}}}}`)}},
-		{Manager: "gracefuldrain", Time: &t1, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:elbv2.k8s.aws/pod-readiness-gate-inject":{}}}}`)}},
-	}}}
-	if got := LabelSince(ns, awslb.ReadinessGateInjectLabel); got == nil || !got.Equal(&t1) {
-		t.Fatalf("LabelSince = %v, want %v", got, t1)
-	}
-	if got := LabelSince(ns, "other"); got != nil {
-		t.Fatalf("LabelSince(other) = %v", got)
-	}
-}
-
 func TestTargetPorts(t *testing.T) {
 	in := protectedInput()
 	c := meta.FindStatusCondition(Status(gdv1.GracefulDrainStatus{}, 1, in).Conditions, gdv1.ConditionTargetPorts)

@@ -19,13 +19,14 @@ limitations under the License.
 package slim
 
 import (
-	"strings"
-
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/fieldowners"
 )
 
 // KeepOwnManagedFields drops every managedFields entry except the given
@@ -55,9 +56,9 @@ func KeepOwnManagedFields(manager string) func(any) (any, error) {
 	}
 }
 
-// KeepManagedFieldsMentioning keeps the given manager's entry and the entries
-// whose fields mention needle (for a namespace: who set a label, and when).
-func KeepManagedFieldsMentioning(manager, needle string) func(any) (any, error) {
+// KeepManagedFieldsOwning keeps the given manager's entry and the entries
+// that own the field at path (for a namespace: who set a label, and when).
+func KeepManagedFieldsOwning(manager string, path fieldpath.Path) func(any) (any, error) {
 	return func(in any) (any, error) {
 		obj, err := meta.Accessor(in)
 		if err != nil {
@@ -65,7 +66,7 @@ func KeepManagedFieldsMentioning(manager, needle string) func(any) (any, error) 
 		}
 		var kept []metav1.ManagedFieldsEntry
 		for _, f := range obj.GetManagedFields() {
-			if f.Manager == manager || (f.FieldsV1 != nil && strings.Contains(string(f.FieldsV1.Raw), needle)) {
+			if f.Manager == manager || fieldowners.EntryOwns(f, path) {
 				kept = append(kept, f)
 			}
 		}

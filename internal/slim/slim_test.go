@@ -17,6 +17,7 @@ limitations under the License.
 package slim
 
 import (
+	"slices"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -24,6 +25,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/fieldowners"
 )
 
 func TestKeepOwnManagedFields(t *testing.T) {
@@ -173,5 +176,29 @@ func TestDropUnread(t *testing.T) {
 	}
 	if out, err := Chain(DropUnread, KeepOwnManagedFields("x"))("not an object"); err != nil || out != "not an object" {
 		t.Fatalf("non-objects pass through: %v %v", out, err)
+	}
+}
+
+func TestKeepManagedFieldsOwning(t *testing.T) {
+	const gate = "elbv2.k8s.aws/pod-readiness-gate-inject"
+	labels := func(key string) *metav1.FieldsV1 {
+		return &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:` + key + `":{}}}}`)}
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{ManagedFields: []metav1.ManagedFieldsEntry{
+		{Manager: "kubectl-create", FieldsV1: labels("team")},
+		{Manager: "kubectl-label", FieldsV1: labels(gate)},
+		{Manager: "helm", FieldsV1: labels(gate + "-legacy")}, // another label that starts the same
+		{Manager: "gracefuldrain", FieldsV1: labels("other")},
+	}}}
+	out, err := KeepManagedFieldsOwning("gracefuldrain", fieldowners.Label(gate))(ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, e := range out.(*corev1.Namespace).ManagedFields {
+		kept = append(kept, e.Manager)
+	}
+	if want := []string{"kubectl-label", "gracefuldrain"}; !slices.Equal(kept, want) {
+		t.Fatalf("kept %v, want %v", kept, want)
 	}
 }

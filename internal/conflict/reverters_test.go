@@ -14,14 +14,22 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-package plan
+package conflict
 
 import (
 	"testing"
 
-	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/fieldowners"
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 )
+
+var graceChange = plan.Change{Field: "terminationGracePeriodSeconds", Path: fieldowners.PodSpecField("terminationGracePeriodSeconds")}
+
+func preStopChange(container string) plan.Change {
+	return plan.Change{Field: "containers[" + container + "].lifecycle.preStop", Path: fieldowners.ContainerField(container, "lifecycle", "preStop")}
+}
 
 func TestReverters(t *testing.T) {
 	at := func(sec int64) *metav1.Time { t := metav1.Unix(sec, 0); return &t }
@@ -36,30 +44,29 @@ func TestReverters(t *testing.T) {
 	tests := []struct {
 		name    string
 		entries []metav1.ManagedFieldsEntry
-		changes []Change
+		changes []plan.Change
 		want    []string
 	}{
 		{name: "grace reverted by flux", entries: []metav1.ManagedFieldsEntry{
-			entry(FieldManager, at(50), grace), entry("kubectl", at(10), image), entry("flux", at(40), grace),
-		}, changes: []Change{{Field: "terminationGracePeriodSeconds"}}, want: []string{"flux"}},
+			entry(plan.FieldManager, at(50), grace), entry("kubectl", at(10), image), entry("flux", at(40), grace),
+		}, changes: []plan.Change{graceChange}, want: []string{"flux"}},
 		{name: "most recent first", entries: []metav1.ManagedFieldsEntry{
 			entry("old-script", at(10), grace), entry("argocd", at(90), grace),
-		}, changes: []Change{{Field: "terminationGracePeriodSeconds"}}, want: []string{"argocd", "old-script"}},
+		}, changes: []plan.Change{graceChange}, want: []string{"argocd", "old-script"}},
 		{name: "container preStop", entries: []metav1.ManagedFieldsEntry{
 			entry("helm", at(10), preStop), entry("kubectl", at(20), image),
-		}, changes: []Change{{Field: "containers[app].lifecycle.preStop"}}, want: []string{"helm"}},
+		}, changes: []plan.Change{preStopChange("app")}, want: []string{"helm"}},
 		{name: "other container not matched", entries: []metav1.ManagedFieldsEntry{entry("helm", at(10), preStop)},
-			changes: []Change{{Field: "containers[sidecar].lifecycle.preStop"}}, want: []string{}},
+			changes: []plan.Change{preStopChange("sidecar")}, want: []string{}},
 		{name: "status subresource ignored", entries: []metav1.ManagedFieldsEntry{
 			{Manager: "kube-controller-manager", Subresource: "status", Time: at(99), FieldsV1: &metav1.FieldsV1{Raw: []byte(grace)}},
-		}, changes: []Change{{Field: "terminationGracePeriodSeconds"}}, want: []string{}},
+		}, changes: []plan.Change{graceChange}, want: []string{}},
 		{name: "garbage fields ignored", entries: []metav1.ManagedFieldsEntry{entry("x", at(1), "{not json")},
-			changes: []Change{{Field: "terminationGracePeriodSeconds"}}, want: []string{}},
+			changes: []plan.Change{graceChange}, want: []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{ManagedFields: tt.entries}}
-			got := Reverters(d, tt.changes)
+			got := Reverters(tt.entries, tt.changes)
 			if len(got) != len(tt.want) {
 				t.Fatalf("Reverters = %v, want %v", got, tt.want)
 			}

@@ -14,10 +14,10 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// Package reverts decides when the operator stops re-applying fields that
-// another field manager keeps reverting, so that the two never fight each
-// other into endless rollouts.
-package reverts
+// Package conflict is the no-fight rule: it names the field manager that
+// reverts the drain settings and decides when the operator stops re-applying
+// them, so that the two never fight each other into endless rollouts.
+package conflict
 
 import (
 	"time"
