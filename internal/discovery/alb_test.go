@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -43,7 +45,7 @@ func discoverALB(ingKV, svcKV []string) Result {
 }
 
 func TestALBHealthCheck(t *testing.T) {
-	with := func(f func(*HealthCheck)) HealthCheck {
+	with := func(f func(*gdv1.HealthCheck)) gdv1.HealthCheck {
 		hc := albDefaults
 		f(&hc)
 		return hc
@@ -51,7 +53,7 @@ func TestALBHealthCheck(t *testing.T) {
 	tests := []struct {
 		name  string
 		ingKV []string
-		want  HealthCheck
+		want  gdv1.HealthCheck
 		tt    TargetType
 		delay *int32 // nil: the AWS default, 300
 	}{
@@ -59,7 +61,7 @@ func TestALBHealthCheck(t *testing.T) {
 		{
 			name:  "HTTPS backend checks with HTTPS",
 			ingKV: []string{awslb.AnnotationALBBackendProtocol, "HTTPS"},
-			want:  with(func(h *HealthCheck) { h.Protocol = awslb.ProtocolHTTPS }),
+			want:  with(func(h *gdv1.HealthCheck) { h.Protocol = awslb.ProtocolHTTPS }),
 		},
 		{
 			name:  "health-check protocol over backend protocol",
@@ -69,7 +71,7 @@ func TestALBHealthCheck(t *testing.T) {
 		{
 			name:  "gRPC defaults",
 			ingKV: []string{awslb.AnnotationALBBackendProtocolVersion, "GRPC"},
-			want: with(func(h *HealthCheck) {
+			want: with(func(h *gdv1.HealthCheck) {
 				h.Protocol, h.Path, h.SuccessCodes = awslb.ProtocolGRPC, "/AWS.ALB/healthcheck", "12"
 			}),
 		},
@@ -77,7 +79,7 @@ func TestALBHealthCheck(t *testing.T) {
 			name: "gRPC with its own path and codes",
 			ingKV: []string{awslb.AnnotationALBBackendProtocolVersion, "GRPC",
 				awslb.AnnotationALBHealthCheckPath, "/grpc.health.v1.Health/Check", awslb.AnnotationALBSuccessCodes, "0-99"},
-			want: with(func(h *HealthCheck) {
+			want: with(func(h *gdv1.HealthCheck) {
 				h.Protocol, h.Path, h.SuccessCodes = awslb.ProtocolGRPC, "/grpc.health.v1.Health/Check", "0-99"
 			}),
 		},
@@ -99,7 +101,7 @@ func TestALBHealthCheck(t *testing.T) {
 				awslb.AnnotationALBSuccessCodes, "200-299,302",
 				awslb.AnnotationALBTargetGroupAttributes, "stickiness.enabled=true,deregistration_delay.timeout_seconds=30",
 			},
-			want: HealthCheck{Protocol: awslb.ProtocolHTTP, Path: "/healthz", Port: "8081", IntervalSeconds: 30,
+			want: gdv1.HealthCheck{Protocol: awslb.ProtocolHTTP, Path: "/healthz", Port: "8081", IntervalSeconds: 30,
 				TimeoutSeconds: 10, HealthyThreshold: 3, UnhealthyThreshold: 5, SuccessCodes: "200-299,302"},
 			tt:    TargetIP,
 			delay: ptr.To[int32](30),
@@ -109,7 +111,7 @@ func TestALBHealthCheck(t *testing.T) {
 			ingKV: []string{awslb.AnnotationALBHealthCheckInterval, "5", awslb.AnnotationALBHealthCheckTimeout, "2",
 				awslb.AnnotationALBHealthyThreshold, "2", awslb.AnnotationALBUnhealthyThreshold, "2",
 				awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=0"},
-			want:  with(func(h *HealthCheck) { h.IntervalSeconds, h.TimeoutSeconds = 5, 2 }),
+			want:  with(func(h *gdv1.HealthCheck) { h.IntervalSeconds, h.TimeoutSeconds = 5, 2 }),
 			delay: ptr.To[int32](0),
 		},
 		{
@@ -117,7 +119,7 @@ func TestALBHealthCheck(t *testing.T) {
 			ingKV: []string{awslb.AnnotationALBHealthCheckInterval, "300", awslb.AnnotationALBHealthCheckTimeout, "120",
 				awslb.AnnotationALBHealthyThreshold, "10", awslb.AnnotationALBUnhealthyThreshold, "10",
 				awslb.AnnotationALBTargetGroupAttributes, "deregistration_delay.timeout_seconds=3600"},
-			want: with(func(h *HealthCheck) {
+			want: with(func(h *gdv1.HealthCheck) {
 				h.IntervalSeconds, h.TimeoutSeconds, h.HealthyThreshold, h.UnhealthyThreshold = 300, 120, 10, 10
 			}),
 			delay: ptr.To[int32](3600),
@@ -125,13 +127,13 @@ func TestALBHealthCheck(t *testing.T) {
 		{
 			name:  "named port, ip targets: the Service port's targetPort",
 			ingKV: []string{awslb.AnnotationALBTargetType, "ip", awslb.AnnotationALBHealthCheckPort, "http"},
-			want:  with(func(h *HealthCheck) { h.Port = "8080" }),
+			want:  with(func(h *gdv1.HealthCheck) { h.Port = "8080" }),
 			tt:    TargetIP,
 		},
 		{
 			name:  "named port, instance targets: the Service port's nodePort",
 			ingKV: []string{awslb.AnnotationALBHealthCheckPort, "http"},
-			want:  with(func(h *HealthCheck) { h.Port = "30080" }),
+			want:  with(func(h *gdv1.HealthCheck) { h.Port = "30080" }),
 		},
 		{
 			name:  "explicit traffic-port",

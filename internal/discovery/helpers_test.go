@@ -22,6 +22,8 @@ import (
 	"strings"
 	"testing"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -158,10 +160,10 @@ func ingressClass(name, controller string, isDefault bool) networkingv1.IngressC
 
 // albDefaults is the health check the AWS Load Balancer Controller gives an
 // ALB target group when no annotation says otherwise.
-var albDefaults = HealthCheck{Protocol: awslb.ProtocolHTTP, Path: "/", Port: awslb.TrafficPort, IntervalSeconds: 15,
+var albDefaults = gdv1.HealthCheck{Protocol: awslb.ProtocolHTTP, Path: "/", Port: awslb.TrafficPort, IntervalSeconds: 15,
 	TimeoutSeconds: 5, HealthyThreshold: 2, UnhealthyThreshold: 2, SuccessCodes: "200"}
 
-var nlbDefaults = HealthCheck{Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort, IntervalSeconds: 10,
+var nlbDefaults = gdv1.HealthCheck{Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort, IntervalSeconds: 10,
 	TimeoutSeconds: 10, HealthyThreshold: 3, UnhealthyThreshold: 3}
 
 func only(t *testing.T, r Result) Attachment {

@@ -21,6 +21,8 @@ import (
 	"slices"
 	"strconv"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
@@ -230,11 +232,11 @@ func backendServicePort(svc *corev1.Service, port networkingv1.ServiceBackendPor
 
 // albHealthCheck follows the AWS Load Balancer Controller's target-group
 // health check for Ingresses, including its gRPC defaults.
-func albHealthCheck(r annotationReader, svc *corev1.Service, tt TargetType) HealthCheck {
+func albHealthCheck(r annotationReader, svc *corev1.Service, tt TargetType) gdv1.HealthCheck {
 	backend := r.oneOf(awslb.AnnotationALBBackendProtocol, awslb.ProtocolHTTP, false, awslb.ProtocolHTTP, awslb.ProtocolHTTPS)
 	version := r.oneOf(awslb.AnnotationALBBackendProtocolVersion, protocolVersionHTTP1, false,
 		protocolVersionHTTP1, protocolVersionHTTP2, protocolVersionGRPC)
-	hc := HealthCheck{
+	hc := gdv1.HealthCheck{
 		Protocol: r.oneOf(awslb.AnnotationALBHealthCheckProtocol, backend, false, awslb.ProtocolHTTP, awslb.ProtocolHTTPS),
 		Port:     healthCheckPort(r, awslb.AnnotationALBHealthCheckPort, svc, tt, awslb.TrafficPort),
 	}

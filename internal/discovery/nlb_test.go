@@ -20,6 +20,8 @@ import (
 	"strings"
 	"testing"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -70,12 +72,12 @@ func TestIsNLBService(t *testing.T) {
 }
 
 func TestNLBDiscovery(t *testing.T) {
-	with := func(f func(*HealthCheck)) HealthCheck {
+	with := func(f func(*gdv1.HealthCheck)) gdv1.HealthCheck {
 		hc := nlbDefaults
 		f(&hc)
 		return hc
 	}
-	httpDefaults := with(func(h *HealthCheck) { h.Protocol, h.Path, h.SuccessCodes = awslb.ProtocolHTTP, "/", "200-399" })
+	httpDefaults := with(func(h *gdv1.HealthCheck) { h.Protocol, h.Path, h.SuccessCodes = awslb.ProtocolHTTP, "/", "200-399" })
 	local := func(s *corev1.Service) {
 		s.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
 		s.Spec.HealthCheckNodePort = 32000
@@ -88,7 +90,7 @@ func TestNLBDiscovery(t *testing.T) {
 		kv     []string
 		mutate func(*corev1.Service)
 		tt     TargetType
-		hc     HealthCheck
+		hc     gdv1.HealthCheck
 		delay  int32
 	}{
 		{name: "external defaults to instance", kv: []string{awslb.AnnotationNLBType, awslb.NLBTypeExternal},
@@ -121,7 +123,7 @@ func TestNLBDiscovery(t *testing.T) {
 				awslb.AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds=15, preserve_client_ip.enabled=true",
 			},
 			tt: TargetIP,
-			hc: HealthCheck{Protocol: awslb.ProtocolHTTPS, Path: "/healthz", Port: "8443", IntervalSeconds: 30,
+			hc: gdv1.HealthCheck{Protocol: awslb.ProtocolHTTPS, Path: "/healthz", Port: "8443", IntervalSeconds: 30,
 				TimeoutSeconds: 5, HealthyThreshold: 2, UnhealthyThreshold: 4, SuccessCodes: "200-299"},
 			delay: 15,
 		},
@@ -141,24 +143,24 @@ func TestNLBDiscovery(t *testing.T) {
 		{
 			name: "named health-check port, instance targets: its nodePort",
 			kv:   []string{awslb.AnnotationNLBType, awslb.NLBTypeExternal, awslb.AnnotationNLBHealthCheckPort, "status"},
-			tt:   TargetInstance, hc: with(func(h *HealthCheck) { h.Port = "31021" }),
+			tt:   TargetInstance, hc: with(func(h *gdv1.HealthCheck) { h.Port = "31021" }),
 		},
 		{
 			name: "named health-check port, ip targets: its targetPort",
 			kv:   []string{awslb.AnnotationNLBType, awslb.NLBTypeIP, awslb.AnnotationNLBHealthCheckPort, "status"},
-			tt:   TargetIP, hc: with(func(h *HealthCheck) { h.Port = "15021" }),
+			tt:   TargetIP, hc: with(func(h *gdv1.HealthCheck) { h.Port = "15021" }),
 		},
 		{
 			name: "instance targets with externalTrafficPolicy Local check kube-proxy",
 			kv:   []string{awslb.AnnotationNLBType, awslb.NLBTypeExternal}, mutate: local, tt: TargetInstance,
-			hc: HealthCheck{Protocol: awslb.ProtocolHTTP, Path: "/healthz", Port: "32000", IntervalSeconds: 10,
+			hc: gdv1.HealthCheck{Protocol: awslb.ProtocolHTTP, Path: "/healthz", Port: "32000", IntervalSeconds: 10,
 				TimeoutSeconds: 6, HealthyThreshold: 2, UnhealthyThreshold: 2, SuccessCodes: "200-399"},
 		},
 		{
 			name: "externalTrafficPolicy Local, overridden to TCP",
 			kv:   []string{awslb.AnnotationNLBType, awslb.NLBTypeExternal, awslb.AnnotationNLBHealthCheckProtocol, "tcp"}, mutate: local,
 			tt: TargetInstance,
-			hc: HealthCheck{Protocol: awslb.ProtocolTCP, Port: "32000", IntervalSeconds: 10, TimeoutSeconds: 6,
+			hc: gdv1.HealthCheck{Protocol: awslb.ProtocolTCP, Port: "32000", IntervalSeconds: 10, TimeoutSeconds: 6,
 				HealthyThreshold: 2, UnhealthyThreshold: 2},
 		},
 		{

@@ -22,6 +22,8 @@ import (
 	"strconv"
 	"strings"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -163,17 +165,17 @@ func nlbTargetType(r annotationReader, svc *corev1.Service) TargetType {
 // defaults for instance targets with externalTrafficPolicy Local: the NLB
 // then checks kube-proxy's /healthz on the healthCheckNodePort, so that nodes
 // without a ready pod get no traffic.
-func nlbHealthCheck(r annotationReader, svc *corev1.Service, tt TargetType) HealthCheck {
-	def := HealthCheck{Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort, Path: "/", IntervalSeconds: 10,
+func nlbHealthCheck(r annotationReader, svc *corev1.Service, tt TargetType) gdv1.HealthCheck {
+	def := gdv1.HealthCheck{Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort, Path: "/", IntervalSeconds: 10,
 		TimeoutSeconds: 10, HealthyThreshold: 3, UnhealthyThreshold: 3}
 	if tt == TargetInstance && svc.Spec.ExternalTrafficPolicy == corev1.ServiceExternalTrafficPolicyLocal {
-		def = HealthCheck{Protocol: awslb.ProtocolHTTP, Port: awslb.TrafficPort, Path: "/healthz", IntervalSeconds: 10,
+		def = gdv1.HealthCheck{Protocol: awslb.ProtocolHTTP, Port: awslb.TrafficPort, Path: "/healthz", IntervalSeconds: 10,
 			TimeoutSeconds: 6, HealthyThreshold: 2, UnhealthyThreshold: 2}
 		if svc.Spec.HealthCheckNodePort > 0 {
 			def.Port = strconv.Itoa(int(svc.Spec.HealthCheckNodePort))
 		}
 	}
-	hc := HealthCheck{
+	hc := gdv1.HealthCheck{
 		Protocol: r.oneOf(awslb.AnnotationNLBHealthCheckProtocol, def.Protocol, true, awslb.ProtocolTCP, awslb.ProtocolHTTP, awslb.ProtocolHTTPS),
 		Port:     healthCheckPort(r, awslb.AnnotationNLBHealthCheckPort, svc, tt, def.Port),
 	}

@@ -22,6 +22,8 @@ import (
 	"slices"
 	"strconv"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -58,7 +60,7 @@ const (
 // TargetGroupBindingHealthCheck is the health check reported for an
 // attachment through a TargetGroupBinding: TCP on the traffic port, timing
 // unknown (0).
-var TargetGroupBindingHealthCheck = HealthCheck{Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort}
+var TargetGroupBindingHealthCheck = gdv1.HealthCheck{Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort}
 
 // MadeForIngressOrService reports whether the AWS Load Balancer Controller
 // made this binding for one of its Ingresses or NLB Services: it carries the

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"testing"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -146,7 +148,7 @@ func TestTargetGroupBindingDiscovery(t *testing.T) {
 			equal(t, "attachment", a, Attachment{
 				LoadBalancer: TargetGroup, SourceKind: SourceTargetGroupBinding, SourceName: tc.tgb.Name,
 				ServiceName: tc.tgb.ServiceName, ServicePort: tc.want.port, TargetType: tc.want.tt,
-				HealthCheck:                HealthCheck{Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort},
+				HealthCheck:                gdv1.HealthCheck{Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort},
 				DeregistrationDelaySeconds: 300,
 				Container:                  strings.Split(tc.want.container, "/")[0], ContainerPort: 8080,
 			})
@@ -202,7 +204,7 @@ func TestEveryPathAtOnce(t *testing.T) {
 	noWarnings(t, r)
 	want := []Attachment{
 		{LoadBalancer: ALB, SourceKind: SourceIngress, SourceName: "web", Group: "shop", ServiceName: "web", ServicePort: "80",
-			TargetType: TargetIP, HealthCheck: func() HealthCheck { h := albDefaults; h.Path = "/healthz"; return h }(),
+			TargetType: TargetIP, HealthCheck: func() gdv1.HealthCheck { h := albDefaults; h.Path = "/healthz"; return h }(),
 			DeregistrationDelaySeconds: 300, Container: "app", ContainerPort: 8080},
 		{LoadBalancer: NLB, SourceKind: SourceService, SourceName: "edge", ServiceName: "edge", ServicePort: "443",
 			TargetType: TargetIP, HealthCheck: nlbDefaults, DeregistrationDelaySeconds: 120, Container: "app", ContainerPort: 8080},

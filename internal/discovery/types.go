@@ -25,6 +25,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 )
@@ -58,18 +60,6 @@ const (
 	SourceTargetGroupBinding SourceKind = "TargetGroupBinding"
 )
 
-// HealthCheck is the target group's health check after annotations and AWS defaults.
-type HealthCheck struct {
-	Protocol           string // HTTP, HTTPS, TCP or GRPC
-	Path               string // empty for TCP
-	Port               string // "traffic-port" or a port number
-	IntervalSeconds    int32
-	TimeoutSeconds     int32
-	HealthyThreshold   int32
-	UnhealthyThreshold int32
-	SuccessCodes       string // empty for TCP
-}
-
 // Attachment is one path from a load balancer to the Deployment's pods.
 type Attachment struct {
 	LoadBalancer LoadBalancer
@@ -81,7 +71,8 @@ type Attachment struct {
 	ServiceName string
 	ServicePort string // the Service port as the source names it: a number or a port name
 	TargetType  TargetType
-	HealthCheck HealthCheck
+	// HealthCheck is the target group's health check after annotations and AWS defaults.
+	HealthCheck gdv1.HealthCheck
 	// DeregistrationDelaySeconds is target-group attribute deregistration_delay.timeout_seconds (AWS default 300).
 	DeregistrationDelaySeconds int32
 	// Container and ContainerPort are the regular container and port that serve the

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -325,7 +327,7 @@ func TestApplyRoundTrip(t *testing.T) {
 					changes: []string{"terminationGracePeriodSeconds", "containers[app].lifecycle.preStop", "containers[app].readinessProbe"},
 				},
 				{
-					name: "health-check path changes", attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *discovery.HealthCheck) { hc.Path = "/healthz" })},
+					name: "health-check path changes", attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *gdv1.HealthCheck) { hc.Path = "/healthz" })},
 					changes: []string{"containers[app].readinessProbe"},
 				},
 				{

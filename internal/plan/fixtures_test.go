@@ -22,6 +22,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 )
@@ -110,15 +112,15 @@ func httpHook(port int, path string) *corev1.LifecycleHandler {
 	return &corev1.LifecycleHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromInt(port)}}
 }
 
-func albHealthCheck() discovery.HealthCheck {
-	return discovery.HealthCheck{
+func albHealthCheck() gdv1.HealthCheck {
+	return gdv1.HealthCheck{
 		Protocol: awslb.ProtocolHTTP, Path: "/", Port: awslb.TrafficPort,
 		IntervalSeconds: 15, TimeoutSeconds: 5, HealthyThreshold: 2, UnhealthyThreshold: 2, SuccessCodes: "200",
 	}
 }
 
-func nlbHealthCheck() discovery.HealthCheck {
-	return discovery.HealthCheck{
+func nlbHealthCheck() gdv1.HealthCheck {
+	return gdv1.HealthCheck{
 		Protocol: awslb.ProtocolTCP, Port: awslb.TrafficPort,
 		IntervalSeconds: 10, TimeoutSeconds: 10, HealthyThreshold: 3, UnhealthyThreshold: 3,
 	}
@@ -154,7 +156,7 @@ func nlbInstance(container string, port int32) discovery.Attachment {
 	return a
 }
 
-func withHealthCheck(a discovery.Attachment, f func(*discovery.HealthCheck)) discovery.Attachment {
+func withHealthCheck(a discovery.Attachment, f func(*gdv1.HealthCheck)) discovery.Attachment {
 	f(&a.HealthCheck)
 	return a
 }

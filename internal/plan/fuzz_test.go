@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"testing"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -86,7 +88,7 @@ func randomAttachment(s *fuzzBytes, containers []string) discovery.Attachment {
 		LoadBalancer: []discovery.LoadBalancer{discovery.ALB, discovery.NLB}[s.pick(2)],
 		SourceKind:   discovery.SourceIngress, SourceName: "web", ServiceName: "web", ServicePort: "80",
 		TargetType: []discovery.TargetType{discovery.TargetIP, discovery.TargetInstance}[s.pick(2)],
-		HealthCheck: discovery.HealthCheck{
+		HealthCheck: gdv1.HealthCheck{
 			Protocol:           []string{"HTTP", "HTTPS", "TCP", "GRPC", "http"}[s.pick(5)],
 			Path:               []string{"/", "/healthz", "", "/AWS.ALB/healthcheck"}[s.pick(4)],
 			Port:               []string{"traffic-port", "8080", "9090", "30080"}[s.pick(4)],

@@ -21,6 +21,8 @@ import (
 	"strconv"
 	"testing"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -229,7 +231,7 @@ func BenchmarkCompute(b *testing.B) {
 		Deployment: d,
 		Attachments: []discovery.Attachment{
 			albIP("app", 8080), nlbIP("app", 8080), albInstance("api", 9090),
-			withHealthCheck(albIP("envoy", 9901), func(hc *discovery.HealthCheck) { hc.Port, hc.Path = "9901", "/ready" }),
+			withHealthCheck(albIP("envoy", 9901), func(hc *gdv1.HealthCheck) { hc.Port, hc.Path = "9901", "/ready" }),
 		},
 		Defaults: DefaultSettings(),
 	}

@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -232,7 +234,7 @@ func servingAttachment(as []discovery.Attachment, container string) (discovery.A
 // probe: HTTP or HTTPS, and success codes the kubelet also counts as success
 // (200-399). A health check that accepts, say, 404 would make an httpGet
 // probe fail forever and stall the rollout, so it gets a tcpSocket probe.
-func httpHealthCheck(hc discovery.HealthCheck) bool {
+func httpHealthCheck(hc gdv1.HealthCheck) bool {
 	switch strings.ToUpper(hc.Protocol) {
 	case awslb.ProtocolHTTP, awslb.ProtocolHTTPS:
 	default:

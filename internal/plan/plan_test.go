@@ -19,6 +19,8 @@ package plan
 import (
 	"testing"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -247,7 +249,7 @@ func TestComputeReadinessProbes(t *testing.T) {
 		{
 			name: "HTTPS on a health path, interval under 10 s",
 			c:    container("app", 8443),
-			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8443), func(hc *discovery.HealthCheck) {
+			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8443), func(hc *gdv1.HealthCheck) {
 				hc.Protocol, hc.Path, hc.IntervalSeconds, hc.TimeoutSeconds, hc.UnhealthyThreshold = "HTTPS", "/healthz", 5, 2, 4
 			})},
 			action: ProbeDerive, probe: httpProbe("/healthz", 8443, "HTTPS", 2, 5, 4),
@@ -255,7 +257,7 @@ func TestComputeReadinessProbes(t *testing.T) {
 		{
 			name: "NLB HTTP health check",
 			c:    container("app", 8080),
-			attachments: []discovery.Attachment{withHealthCheck(nlbIP("app", 8080), func(hc *discovery.HealthCheck) {
+			attachments: []discovery.Attachment{withHealthCheck(nlbIP("app", 8080), func(hc *gdv1.HealthCheck) {
 				hc.Protocol, hc.Path = "HTTP", "/health"
 			})},
 			action: ProbeDerive, probe: httpProbe("/health", 8080, "HTTP", 10, 10, 3),
@@ -263,7 +265,7 @@ func TestComputeReadinessProbes(t *testing.T) {
 		{
 			name: "GRPC: tcpSocket",
 			c:    container("app", 9000),
-			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 9000), func(hc *discovery.HealthCheck) {
+			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 9000), func(hc *gdv1.HealthCheck) {
 				hc.Protocol, hc.Path, hc.SuccessCodes = "GRPC", "/AWS.ALB/healthcheck", "12"
 			})},
 			action: ProbeDerive, probe: tcpProbe(9000, 5, 10, 2),
@@ -271,7 +273,7 @@ func TestComputeReadinessProbes(t *testing.T) {
 		{
 			name: "numeric health port the container declares",
 			c:    container("app", 8080, 8081),
-			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *discovery.HealthCheck) {
+			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *gdv1.HealthCheck) {
 				hc.Port, hc.Path = "8081", "/healthz"
 			})},
 			action: ProbeDerive, probe: httpProbe("/healthz", 8081, "HTTP", 5, 10, 2),
@@ -279,7 +281,7 @@ func TestComputeReadinessProbes(t *testing.T) {
 		{
 			name: "numeric health port the container does not declare",
 			c:    container("app", 8080),
-			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *discovery.HealthCheck) {
+			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *gdv1.HealthCheck) {
 				hc.Port = "31080"
 			})},
 			action: ProbeDerive, probe: httpProbe("/", 8080, "HTTP", 5, 10, 2),
@@ -287,7 +289,7 @@ func TestComputeReadinessProbes(t *testing.T) {
 		{
 			name: "success codes the kubelet would fail on: tcpSocket",
 			c:    container("app", 8080),
-			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *discovery.HealthCheck) {
+			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *gdv1.HealthCheck) {
 				hc.SuccessCodes = "200-499"
 			})},
 			action: ProbeDerive, probe: tcpProbe(8080, 5, 10, 2),
@@ -295,7 +297,7 @@ func TestComputeReadinessProbes(t *testing.T) {
 		{
 			name: "success code range within 200-399",
 			c:    container("app", 8080),
-			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *discovery.HealthCheck) {
+			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *gdv1.HealthCheck) {
 				hc.SuccessCodes = "200-299, 302"
 			})},
 			action: ProbeDerive, probe: httpProbe("/", 8080, "HTTP", 5, 10, 2),
@@ -303,9 +305,9 @@ func TestComputeReadinessProbes(t *testing.T) {
 		{
 			name: "HTTP preferred over an earlier TCP attachment",
 			c:    container("app", 8080),
-			attachments: []discovery.Attachment{nlbIP("app", 8080), withHealthCheck(albIP("app", 8080), func(hc *discovery.HealthCheck) {
+			attachments: []discovery.Attachment{nlbIP("app", 8080), withHealthCheck(albIP("app", 8080), func(hc *gdv1.HealthCheck) {
 				hc.Path = "/second"
-			}), withHealthCheck(albIP("app", 8080), func(hc *discovery.HealthCheck) {
+			}), withHealthCheck(albIP("app", 8080), func(hc *gdv1.HealthCheck) {
 				hc.Path = "/third"
 			})},
 			action: ProbeDerive, probe: httpProbe("/second", 8080, "HTTP", 5, 10, 2),
@@ -313,7 +315,7 @@ func TestComputeReadinessProbes(t *testing.T) {
 		{
 			name: "zero health-check numbers become the API defaults",
 			c:    container("app", 8080),
-			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *discovery.HealthCheck) {
+			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *gdv1.HealthCheck) {
 				hc.Path, hc.IntervalSeconds, hc.TimeoutSeconds, hc.UnhealthyThreshold = "", 0, 0, 0
 			})},
 			action: ProbeDerive, probe: httpProbe("/", 8080, "HTTP", 1, 10, 3),
@@ -322,7 +324,7 @@ func TestComputeReadinessProbes(t *testing.T) {
 		{
 			name: "operator's probe re-derived",
 			c:    withProbe(container("app", 8080), httpProbe("/old", 8080, "HTTP", 5, 10, 2)), owned: ownedProbeFields,
-			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *discovery.HealthCheck) { hc.Path = "/new" })},
+			attachments: []discovery.Attachment{withHealthCheck(albIP("app", 8080), func(hc *gdv1.HealthCheck) { hc.Path = "/new" })},
 			action:      ProbeDerive, probe: httpProbe("/new", 8080, "HTTP", 5, 10, 2),
 		},
 		{name: "leave", c: container("app", 8080), attachments: []discovery.Attachment{albIP("app", 8080)}, leave: true, action: ProbeLeave},

@@ -315,20 +315,15 @@ func attachments(atts []discovery.Attachment) []gdv1.Attachment {
 	out := make([]gdv1.Attachment, 0, len(atts))
 	for _, a := range atts {
 		out = append(out, gdv1.Attachment{
-			LoadBalancer:  string(a.LoadBalancer),
-			Source:        gdv1.ObjectReference{Kind: string(a.SourceKind), Name: a.SourceName},
-			Group:         a.Group,
-			Service:       a.ServiceName,
-			ServicePort:   a.ServicePort,
-			TargetType:    string(a.TargetType),
-			Container:     a.Container,
-			ContainerPort: a.ContainerPort,
-			HealthCheck: gdv1.HealthCheck{
-				Protocol: a.HealthCheck.Protocol, Path: a.HealthCheck.Path, Port: a.HealthCheck.Port,
-				IntervalSeconds: a.HealthCheck.IntervalSeconds, TimeoutSeconds: a.HealthCheck.TimeoutSeconds,
-				HealthyThreshold: a.HealthCheck.HealthyThreshold, UnhealthyThreshold: a.HealthCheck.UnhealthyThreshold,
-				SuccessCodes: a.HealthCheck.SuccessCodes,
-			},
+			LoadBalancer:               string(a.LoadBalancer),
+			Source:                     gdv1.ObjectReference{Kind: string(a.SourceKind), Name: a.SourceName},
+			Group:                      a.Group,
+			Service:                    a.ServiceName,
+			ServicePort:                a.ServicePort,
+			TargetType:                 string(a.TargetType),
+			Container:                  a.Container,
+			ContainerPort:              a.ContainerPort,
+			HealthCheck:                a.HealthCheck,
 			DeregistrationDelaySeconds: a.DeregistrationDelaySeconds,
 		})
 	}

@@ -130,7 +130,7 @@ func FuzzParse(f *testing.F) {
 			}}},
 		}
 		att := discovery.Attachment{LoadBalancer: discovery.ALB, TargetType: discovery.TargetIP, Container: "app", ContainerPort: 8080,
-			HealthCheck: discovery.HealthCheck{Protocol: "HTTP", Path: "/", Port: "traffic-port", IntervalSeconds: 15, TimeoutSeconds: 5, HealthyThreshold: 2, UnhealthyThreshold: 2}}
+			HealthCheck: gdv1.HealthCheck{Protocol: "HTTP", Path: "/", Port: "traffic-port", IntervalSeconds: 15, TimeoutSeconds: 5, HealthyThreshold: 2, UnhealthyThreshold: 2}}
 		p := plan.Compute(plan.Input{Deployment: d, Attachments: []discovery.Attachment{att}, Defaults: plan.DefaultSettings(), Overrides: s.Overrides})
 		if int64(p.TerminationGracePeriodSeconds) < int64(p.PreStopSeconds)+int64(p.ShutdownSeconds) {
 			t.Fatalf("grace %d < preStop %d + shutdown %d", p.TerminationGracePeriodSeconds, p.PreStopSeconds, p.ShutdownSeconds)
