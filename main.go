@@ -25,8 +25,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -39,6 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
@@ -79,11 +78,12 @@ func parseFlags(args []string) (options, *zap.Options, error) {
 	fs.BoolVar(&o.leaderElect, "leader-elect", false, "Elect a leader so that only one replica writes; on in config/default.")
 	fs.StringVar(&o.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the pod's namespace).")
 	fs.BoolVar(&o.forceAudit, "force-audit", false, "Report only: treat every opted-in namespace as mode audit and never write Deployments or Namespaces.")
-	fs.StringVar(&o.sleepMethod, "sleep-method", "auto", "How to express the preStop sleep: auto (native sleep on API server 1.30+, else exec), sleep, or exec.")
-	alb := fs.Int("alb-ip-prestop-seconds", 40, "preStop sleep for ip targets behind an ALB (AWS LB controller issues #1719, #2106).")
-	nlb := fs.Int("nlb-ip-prestop-seconds", 90, "preStop sleep for ip targets behind an NLB (AWS LB controller issues #2366, #3270).")
-	inst := fs.Int("instance-prestop-seconds", 10, "preStop sleep for instance targets (kube-proxy endpoint propagation).")
-	shutdown := fs.Int("shutdown-seconds", 30, "Time left to the app after the sleep; terminationGracePeriodSeconds >= preStop + this.")
+	fs.StringVar(&o.sleepMethod, "sleep-method", plan.SleepMethodAuto, "How to express the preStop sleep: auto (native sleep on API server 1.30+, else exec), sleep, or exec.")
+	def := plan.DefaultSettings()
+	alb := fs.Int("alb-ip-prestop-seconds", int(def.ALBIPPreStopSeconds), "preStop sleep for ip targets behind an ALB (AWS LB controller issues #1719, #2106).")
+	nlb := fs.Int("nlb-ip-prestop-seconds", int(def.NLBIPPreStopSeconds), "preStop sleep for ip targets behind an NLB (AWS LB controller issues #2366, #3270).")
+	inst := fs.Int("instance-prestop-seconds", int(def.InstancePreStopSeconds), "preStop sleep for instance targets (kube-proxy endpoint propagation).")
+	shutdown := fs.Int("shutdown-seconds", int(def.ShutdownSeconds), "Time left to the app after the sleep; terminationGracePeriodSeconds >= preStop + this.")
 	fs.Float64Var(&o.qps, "kube-api-qps", 50, "Client queries per second to the API server.")
 	fs.IntVar(&o.burst, "kube-api-burst", 100, "Client burst to the API server.")
 	fs.IntVar(&o.concurrency, "max-concurrent-reconciles", 4, "Deployments reconciled in parallel.")
@@ -107,10 +107,8 @@ func parseFlags(args []string) (options, *zap.Options, error) {
 	if *shutdown < 0 || *shutdown > 3600 {
 		return o, nil, fmt.Errorf("--shutdown-seconds=%d: must be from 0 to 3600", *shutdown)
 	}
-	switch o.sleepMethod {
-	case "auto", "sleep", "exec":
-	default:
-		return o, nil, fmt.Errorf("--sleep-method=%q: must be auto, sleep or exec", o.sleepMethod)
+	if _, _, err := plan.ChooseSleepMethod(o.sleepMethod, "", nil); err != nil {
+		return o, nil, err
 	}
 	o.defaults = plan.Defaults{
 		ALBIPPreStopSeconds: int32(*alb), NLBIPPreStopSeconds: int32(*nlb),
@@ -168,12 +166,16 @@ func run(ctx context.Context, cfg *rest.Config, o options) error {
 	setupLog := ctrl.Log.WithName("setup")
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
 
-	method, err := sleepMethod(cfg, o.sleepMethod)
+	apiServer, err := apiServerVersion(cfg, o.sleepMethod)
+	if err != nil {
+		return err
+	}
+	method, why, err := plan.ChooseSleepMethod(o.sleepMethod, apiServer, nil)
 	if err != nil {
 		return err
 	}
 	o.defaults.SleepMethod = method
-	setupLog.Info("starting", "sleepMethod", method, "defaults", o.defaults, "forceAudit", o.forceAudit)
+	setupLog.Info("starting", "sleepMethod", method, "why", why, "defaults", o.defaults, "forceAudit", o.forceAudit)
 
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  scheme,
@@ -193,16 +195,13 @@ func run(ctx context.Context, cfg *rest.Config, o options) error {
 	if err := controllers.SetupIndexes(ctx, mgr); err != nil {
 		return fmt.Errorf("setting up indexes: %w", err)
 	}
-	r := &controllers.DeploymentReconciler{
-		Client:       mgr.GetClient(),
-		APIReader:    mgr.GetAPIReader(),
-		Recorder:     mgr.GetEventRecorder("gracefuldrain"),
-		Defaults:     o.defaults,
-		ForceAudit:   o.forceAudit,
-		RevertPolicy: o.revertPolicy,
-	}
+	r := controllers.NewDeploymentReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("gracefuldrain"),
+		controllers.Options{Defaults: o.defaults, ForceAudit: o.forceAudit, RevertPolicy: o.revertPolicy})
 	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.concurrency}); err != nil {
 		return fmt.Errorf("setting up controller: %w", err)
+	}
+	if err := metrics.Registry.Register(controllers.NewWorkloadCollector(mgr.GetClient(), mgr.Elected())); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return err
@@ -213,14 +212,11 @@ func run(ctx context.Context, cfg *rest.Config, o options) error {
 	return mgr.Start(ctx)
 }
 
-// sleepMethod picks the native sleep action when the API server supports it
-// (1.30+, where PodLifecycleSleepAction is on by default).
-func sleepMethod(cfg *rest.Config, flagValue string) (plan.SleepMethod, error) {
-	switch flagValue {
-	case "sleep":
-		return plan.SleepNative, nil
-	case "exec":
-		return plan.SleepExec, nil
+// apiServerVersion reads the API server's version ("v1.35.4"), which the
+// sleep method depends on; not needed when the flag forces a method.
+func apiServerVersion(cfg *rest.Config, sleepMethodFlag string) (string, error) {
+	if sleepMethodFlag != plan.SleepMethodAuto {
+		return "", nil
 	}
 	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
@@ -230,20 +226,10 @@ func sleepMethod(cfg *rest.Config, flagValue string) (plan.SleepMethod, error) {
 	for attempt := 1; attempt <= 5; attempt++ {
 		v, err := dc.ServerVersion()
 		if err == nil {
-			return sleepMethodFor(v.Major, v.Minor), nil
+			return v.GitVersion, nil
 		}
 		lastErr = err
 		time.Sleep(time.Duration(attempt) * time.Second) // the API server may still be starting
 	}
 	return "", fmt.Errorf("reading the API server version to choose the sleep method: %w", lastErr)
-}
-
-// sleepMethodFor maps a server version ("1", "30+" as EKS reports it) to the sleep method.
-func sleepMethodFor(major, minor string) plan.SleepMethod {
-	ma, err1 := strconv.Atoi(strings.TrimSuffix(major, "+"))
-	mi, err2 := strconv.Atoi(strings.TrimSuffix(minor, "+"))
-	if err1 == nil && err2 == nil && (ma > 1 || (ma == 1 && mi >= 30)) {
-		return plan.SleepNative
-	}
-	return plan.SleepExec
 }

@@ -23,34 +23,15 @@ import (
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 )
 
-func TestSleepMethodFor(t *testing.T) {
-	tests := []struct {
-		major, minor string
-		want         plan.SleepMethod
-	}{
-		{"1", "30", plan.SleepNative},
-		{"1", "35", plan.SleepNative},
-		{"1", "31+", plan.SleepNative}, // EKS reports minor versions with a '+'
-		{"1", "29", plan.SleepExec},
-		{"1", "29+", plan.SleepExec},
-		{"2", "0", plan.SleepNative},
-		{"", "", plan.SleepExec}, // unknown: the form every version accepts
-		{"1", "x", plan.SleepExec},
-	}
-	for _, tt := range tests {
-		if got := sleepMethodFor(tt.major, tt.minor); got != tt.want {
-			t.Errorf("sleepMethodFor(%q, %q) = %s, want %s", tt.major, tt.minor, got, tt.want)
-		}
-	}
-}
-
 func TestParseFlags(t *testing.T) {
 	o, _, err := parseFlags(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.defaults.ALBIPPreStopSeconds != 40 || o.defaults.NLBIPPreStopSeconds != 90 || o.defaults.InstancePreStopSeconds != 10 || o.defaults.ShutdownSeconds != 30 {
-		t.Fatalf("defaults changed: %+v", o.defaults)
+	def := plan.DefaultSettings()
+	def.SleepMethod = "" // chosen at start, from the cluster's versions
+	if o.defaults != def {
+		t.Fatalf("flag defaults %+v differ from the plan's %+v", o.defaults, def)
 	}
 	bad := [][]string{
 		{"--alb-ip-prestop-seconds=0"},

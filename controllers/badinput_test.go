@@ -371,7 +371,7 @@ func checkBadInput(t *testing.T, c badInput, ns string) {
 				g.Expect(cond.Reason).To(Equal(gdv1.ReasonInvalidConfiguration), typ)
 				g.Expect(cond.Message).To(ContainSubstring(key + "=" + strconv.Quote(value)))
 			}
-			evs := eventsFor(g, ns, name, EventInvalidConfiguration)
+			evs := eventsFor(g, ns, name, gdv1.ReasonInvalidConfiguration)
 			g.Expect(evs).To(HaveLen(1), "one Warning Event per problem, not one per reconcile")
 			g.Expect(evs[0].Type).To(Equal(corev1.EventTypeWarning))
 		})

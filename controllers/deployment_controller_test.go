@@ -318,7 +318,7 @@ func TestPodsWithoutGateAreReported(t *testing.T) {
 		g.Expect(ready.Reason).To(Equal(gdv1.ReasonNoGateInjector))
 		g.Expect(ready.Message).To(ContainSubstring("2 of 2 pods"))
 		g.Expect(ready.Message).To(ContainSubstring("webhook"))
-		g.Expect(eventsFor(g, ns, "web", EventNoGateInjector)).NotTo(BeEmpty())
+		g.Expect(eventsFor(g, ns, "web", gdv1.ReasonNoGateInjector)).NotTo(BeEmpty())
 	})
 }
 
@@ -432,8 +432,8 @@ func TestUserGraceAndCustomHookKept(t *testing.T) {
 		g.Expect(hooks.Reason).To(Equal(gdv1.ReasonCustomPreStopHook))
 		g.Expect(hooks.Message).To(ContainSubstring("app"))
 		g.Expect(condition(gd, gdv1.ConditionReady).Reason).To(Equal(gdv1.ReasonCustomPreStopHook))
-		g.Expect(eventsFor(g, ns, "web", EventCustomPreStopHook)).NotTo(BeEmpty())
-		g.Expect(eventsFor(g, ns, "web", EventCustomPreStopHook)[0].Type).To(Equal(corev1.EventTypeWarning))
+		g.Expect(eventsFor(g, ns, "web", gdv1.ReasonCustomPreStopHook)).NotTo(BeEmpty())
+		g.Expect(eventsFor(g, ns, "web", gdv1.ReasonCustomPreStopHook)[0].Type).To(Equal(corev1.EventTypeWarning))
 	})
 }
 
@@ -464,7 +464,7 @@ func TestInvalidAnnotation(t *testing.T) {
 		g.Expect(c.Reason).To(Equal(gdv1.ReasonInvalidConfiguration))
 		g.Expect(c.Message).To(ContainSubstring(settings.PreStopSecondsKey))
 		g.Expect(c.Message).To(ContainSubstring(`"forty"`))
-		evs := eventsFor(g, ns, "web", EventInvalidConfiguration)
+		evs := eventsFor(g, ns, "web", gdv1.ReasonInvalidConfiguration)
 		g.Expect(evs).To(HaveLen(1))
 		g.Expect(evs[0].Type).To(Equal(corev1.EventTypeWarning))
 		g.Expect(evs[0].Note).To(ContainSubstring("forty"))

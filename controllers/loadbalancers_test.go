@@ -272,7 +272,7 @@ func TestServingHealthFromSeed003(t *testing.T) {
 		c := condition(getGD(g, ns, "web"), gdv1.ConditionServing)
 		g.Expect(c.Reason).To(Equal(gdv1.ReasonNoReadyPods))
 		g.Expect(c.Message).To(ContainSubstring("every request with 502"))
-		evs := eventsFor(g, ns, "web", EventNoReadyPods)
+		evs := eventsFor(g, ns, "web", gdv1.ReasonNoReadyPods)
 		g.Expect(evs).NotTo(BeEmpty())
 		g.Expect(evs[0].Type).To(Equal(corev1.EventTypeWarning))
 	})
@@ -292,7 +292,7 @@ func TestServingHealthFromSeed003(t *testing.T) {
 		c := condition(getGD(g, ns, "web"), gdv1.ConditionServing)
 		g.Expect(c.Reason).To(Equal(gdv1.ReasonLivenessRestarts))
 		g.Expect(c.Message).To(ContainSubstring("restarted 4 times"))
-		g.Expect(eventsFor(g, ns, "web", EventLivenessRestarts)).NotTo(BeEmpty())
+		g.Expect(eventsFor(g, ns, "web", gdv1.ReasonLivenessRestarts)).NotTo(BeEmpty())
 	})
 }
 
@@ -334,7 +334,7 @@ func TestConflictWithAnotherFieldManager(t *testing.T) {
 		g.Expect(c.Status).To(Equal(metav1.ConditionTrue))
 		g.Expect(c.Message).To(ContainSubstring(`"flux"`))
 		g.Expect(condition(gd, gdv1.ConditionReady).Reason).To(Equal(gdv1.ReasonConflict))
-		g.Expect(eventsFor(g, ns, "web", EventConflict)).NotTo(BeEmpty())
+		g.Expect(eventsFor(g, ns, "web", gdv1.ReasonConflict)).NotTo(BeEmpty())
 	})
 	// Bounded: the operator answered at most MaxReapplies reverts, each costing two generations.
 	generation := getDeployment(g, ns, "web").Generation

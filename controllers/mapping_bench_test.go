@@ -121,7 +121,7 @@ func (m fieldIndexerManager) GetFieldIndexer() client.FieldIndexer { return m.in
 
 // benchReconciler returns a reconciler whose reads go to an informer cache
 // holding objs, with the operator's field indexes and cache transforms.
-func benchReconciler(b *testing.B, objs map[schema.GroupVersionKind][]runtime.Object) *DeploymentReconciler {
+func benchReconciler(b *testing.B, objs map[schema.GroupVersionKind][]runtime.Object) *WorkloadReconciler {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
@@ -187,7 +187,7 @@ func benchReconciler(b *testing.B, objs map[schema.GroupVersionKind][]runtime.Ob
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &DeploymentReconciler{Client: cl}
+	return &WorkloadReconciler{client: cl, kind: deployments}
 }
 
 func benchmarkMapping(b *testing.B, perNamespace int, sharedFirstPair bool) {

@@ -17,88 +17,138 @@ limitations under the License.
 package controllers
 
 import (
-	"sync"
+	"context"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
-// Metrics beyond controller-runtime's own, served on the manager's metrics endpoint.
+// Counters of what the operator did, served on the manager's metrics
+// endpoint next to controller-runtime's own. docs/metrics.md lists every
+// metric; what the workloads' state is comes from workloadCollector.
 var (
-	managedDeployments = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "gracefuldrain_managed_deployments",
-		Help: "Deployments with a GracefulDrain, by mode and by whether they are protected (Ready).",
-	}, []string{"mode", "ready"})
 	appliesTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "gracefuldrain_applies_total",
 		Help: "Server-side applies sent, by resource (deployment: drain settings, namespace: readiness-gate label).",
 	}, []string{"resource"})
 	invalidConfigurationsTotal = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "gracefuldrain_invalid_configurations_total",
-		Help: "Times a Deployment's configuration became (or changed while) invalid.",
-	})
-	invalidConfigurations = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "gracefuldrain_invalid_configurations",
-		Help: "Deployments whose configuration is currently invalid (reason InvalidConfiguration).",
+		Help: "Times a workload's configuration became (or changed while) invalid.",
 	})
 )
 
 func init() {
-	metrics.Registry.MustRegister(managedDeployments, appliesTotal, invalidConfigurationsTotal, invalidConfigurations)
+	ctrlmetrics.Registry.MustRegister(appliesTotal, invalidConfigurationsTotal)
 }
 
-type deploymentState struct {
-	mode    string
-	ready   string
-	invalid bool
+// resourceLabel is the resource label of gracefuldrain_applies_total for a workload kind.
+func resourceLabel(k workload.Kind) string {
+	return strings.ToLower(string(k))
 }
 
-// states remembers each Deployment's last reported state so that the gauges
-// are moved, not recounted, on every reconcile.
+// The workloads' state, computed at each scrape from the GracefulDrains in the
+// cache: what the metrics say is what `kubectl get gd` says, with no second
+// bookkeeping to drift from it.
 var (
-	statesMu sync.Mutex
-	states   = map[types.NamespacedName]deploymentState{}
+	workloadsDesc = prometheus.NewDesc("gracefuldrain_workloads",
+		"Managed workloads (one GracefulDrain each), by workload kind, mode and Ready condition status.",
+		[]string{"kind", "mode", "ready"}, nil)
+	notReadySinceDesc = prometheus.NewDesc("gracefuldrain_workload_not_ready_since_timestamp_seconds",
+		"For each managed workload whose Ready condition is not True: when it stopped being True (its lastTransitionTime), in Unix seconds.",
+		[]string{"namespace", "name", "kind", "mode", "reason"}, nil)
+	conflictDesc = prometheus.NewDesc("gracefuldrain_workload_conflict",
+		"1 for each workload whose drain settings another field manager keeps reverting (condition Conflict=True), naming that manager.",
+		[]string{"namespace", "name", "kind", "manager"}, nil)
+	invalidDesc = prometheus.NewDesc("gracefuldrain_invalid_configurations",
+		"Workloads whose configuration is invalid now (reason InvalidConfiguration): nothing is changed on them.",
+		nil, nil)
 )
 
-func recordMetrics(key types.NamespacedName, mode gdv1.Mode, st gdv1.GracefulDrainStatus, invalid bool) {
-	ready := string(metav1.ConditionUnknown)
-	if c := meta.FindStatusCondition(st.Conditions, gdv1.ConditionReady); c != nil {
-		ready = string(c.Status)
-	}
-	next := deploymentState{mode: string(mode), ready: ready, invalid: invalid}
-	statesMu.Lock()
-	defer statesMu.Unlock()
-	prev, known := states[key]
-	if known && prev == next {
+// workloadCollector reports the workloads' state from the cached
+// GracefulDrains. Only the leader reports it, so that two replicas do not
+// double every sum.
+type workloadCollector struct {
+	reader  client.Reader
+	elected <-chan struct{}
+}
+
+// NewWorkloadCollector returns the collector; elected closes when this
+// replica leads (mgr.Elected()).
+func NewWorkloadCollector(reader client.Reader, elected <-chan struct{}) prometheus.Collector {
+	return &workloadCollector{reader: reader, elected: elected}
+}
+
+func (c *workloadCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- workloadsDesc
+	ch <- notReadySinceDesc
+	ch <- conflictDesc
+	ch <- invalidDesc
+}
+
+func (c *workloadCollector) Collect(ch chan<- prometheus.Metric) {
+	select {
+	case <-c.elected:
+	default:
 		return
 	}
-	if known {
-		unrecord(prev)
+	var list gdv1.GracefulDrainList
+	if err := c.reader.List(context.Background(), &list, client.UnsafeDisableDeepCopy); err != nil {
+		ch <- prometheus.NewInvalidMetric(workloadsDesc, err)
+		return
 	}
-	states[key] = next
-	managedDeployments.WithLabelValues(next.mode, next.ready).Inc()
-	if next.invalid {
-		invalidConfigurations.Inc()
-	}
-}
-
-func forgetDeployment(key types.NamespacedName) {
-	statesMu.Lock()
-	defer statesMu.Unlock()
-	if prev, known := states[key]; known {
-		unrecord(prev)
-		delete(states, key)
+	for _, m := range workloadMetrics(list.Items) {
+		ch <- m
 	}
 }
 
-func unrecord(s deploymentState) {
-	managedDeployments.WithLabelValues(s.mode, s.ready).Dec()
-	if s.invalid {
-		invalidConfigurations.Dec()
+// workloadMetrics turns GracefulDrains into the series of workloadCollector.
+func workloadMetrics(drains []gdv1.GracefulDrain) []prometheus.Metric {
+	type group struct{ kind, mode, ready string }
+	counts := map[group]float64{}
+	var out []prometheus.Metric
+	invalid := 0.0
+	for i := range drains {
+		gd := &drains[i]
+		kind, name := owner(gd)
+		mode := string(gd.Status.Mode)
+		ready := meta.FindStatusCondition(gd.Status.Conditions, gdv1.ConditionReady)
+		status := string(metav1.ConditionUnknown)
+		if ready != nil {
+			status = string(ready.Status)
+		}
+		counts[group{kind, mode, status}]++
+		if ready != nil && ready.Status != metav1.ConditionTrue {
+			out = append(out, prometheus.MustNewConstMetric(notReadySinceDesc, prometheus.GaugeValue,
+				float64(ready.LastTransitionTime.Unix()), gd.Namespace, name, kind, mode, ready.Reason))
+		}
+		if c := meta.FindStatusCondition(gd.Status.Conditions, gdv1.ConditionConflict); c != nil && c.Status == metav1.ConditionTrue {
+			manager := ""
+			if gd.Status.Reverts != nil {
+				manager = gd.Status.Reverts.Manager
+			}
+			out = append(out, prometheus.MustNewConstMetric(conflictDesc, prometheus.GaugeValue, 1, gd.Namespace, name, kind, manager))
+		}
+		if c := meta.FindStatusCondition(gd.Status.Conditions, gdv1.ConditionPlanApplied); c != nil && c.Reason == gdv1.ReasonInvalidConfiguration {
+			invalid++
+		}
 	}
+	for g, n := range counts {
+		out = append(out, prometheus.MustNewConstMetric(workloadsDesc, prometheus.GaugeValue, n, g.kind, g.mode, g.ready))
+	}
+	return append(out, prometheus.MustNewConstMetric(invalidDesc, prometheus.GaugeValue, invalid))
+}
+
+// owner is the kind and name of the workload a GracefulDrain reports on.
+func owner(gd *gdv1.GracefulDrain) (kind, name string) {
+	if ref := metav1.GetControllerOf(gd); ref != nil {
+		return ref.Kind, ref.Name
+	}
+	return "", gd.Name
 }

@@ -27,8 +27,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
-	"github.com/gracefuldrain/gracefuldrain/internal/plan"
-	"github.com/gracefuldrain/gracefuldrain/internal/report"
 )
 
 // Workers reconciling Deployments of one namespace before the cache shows the
@@ -36,12 +34,12 @@ import (
 // again nor report the label missing once it is on.
 func TestNamespaceLabelClaim(t *testing.T) {
 	g := NewWithT(t)
-	r := &DeploymentReconciler{} // no client: a second apply would panic
+	l := &namespaceLabeler{} // no client: a second apply would panic
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "ns-1", ResourceVersion: "7"}}
 
-	first, mine := r.claimNamespaceLabel(ns)
+	first, mine := l.claim(ns)
 	g.Expect(mine).To(BeTrue(), "the first worker labels")
-	second, mine := r.claimNamespaceLabel(ns)
+	second, mine := l.claim(ns)
 	g.Expect(mine).To(BeFalse(), "a second worker on the same cached version does not")
 	g.Expect(second).To(BeIdenticalTo(first))
 
@@ -51,11 +49,11 @@ func TestNamespaceLabelClaim(t *testing.T) {
 	otherWorker := func(ns *corev1.Namespace) <-chan string {
 		reported := make(chan string, 1)
 		go func() {
-			in := report.Input{Plan: plan.Plan{NeedsReadinessGate: true}}
-			if err := r.enforce(context.Background(), other, ns, &in); err != nil {
-				in.GateLabelValue = "error: " + err.Error()
+			value, err := l.ensure(context.Background(), other, ns)
+			if err != nil {
+				value = "error: " + err.Error()
 			}
-			reported <- in.GateLabelValue
+			reported <- value
 		}()
 		return reported
 	}
@@ -68,7 +66,7 @@ func TestNamespaceLabelClaim(t *testing.T) {
 	// The namespace changed since and still lacks the label (someone removed it): label again.
 	changed := ns.DeepCopy()
 	changed.ResourceVersion = "9"
-	again, mine := r.claimNamespaceLabel(changed)
+	again, mine := l.claim(changed)
 	g.Expect(mine).To(BeTrue())
 	g.Expect(again).NotTo(BeIdenticalTo(first))
 

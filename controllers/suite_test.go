@@ -121,13 +121,9 @@ func startManager(ctx context.Context, cfg *rest.Config) (<-chan struct{}, error
 	if err := SetupIndexes(ctx, mgr); err != nil {
 		return nil, err
 	}
-	r := &DeploymentReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("gracefuldrain"),
-		Defaults:  plan.Defaults{ALBIPPreStopSeconds: 40, NLBIPPreStopSeconds: 90, InstancePreStopSeconds: 10, ShutdownSeconds: 30, SleepMethod: plan.SleepNative},
-	}
-	counted := &countingReconciler{DeploymentReconciler: r}
+	r := NewDeploymentReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("gracefuldrain"),
+		Options{Defaults: plan.DefaultSettings()})
+	counted := &countingReconciler{WorkloadReconciler: r}
 	if err := r.setupWith(mgr, controller.Options{MaxConcurrentReconciles: 4}, counted); err != nil {
 		return nil, err
 	}
@@ -143,10 +139,10 @@ func startManager(ctx context.Context, cfg *rest.Config) (<-chan struct{}, error
 
 // countingReconciler counts finished reconciles, so a test can wait until the
 // operator has seen a change before asserting that it wrote nothing.
-type countingReconciler struct{ *DeploymentReconciler }
+type countingReconciler struct{ *WorkloadReconciler }
 
 func (c *countingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	res, err := c.DeploymentReconciler.Reconcile(ctx, req)
+	res, err := c.WorkloadReconciler.Reconcile(ctx, req)
 	reconciles.Add(1)
 	return res, err
 }

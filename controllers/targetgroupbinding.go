@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -56,17 +57,23 @@ func newTargetGroupBindingList() *unstructured.UnstructuredList {
 	return l
 }
 
-// watchTargetGroupBindingsWhenInstalled makes the controller watch
-// TargetGroupBindings from the moment their CRD exists.
-func (r *DeploymentReconciler) watchTargetGroupBindingsWhenInstalled(c controller.Controller, informers cache.Cache) error {
+// targetGroupBindingSource is one controller's watch of TargetGroupBindings,
+// started once their CRD exists.
+type targetGroupBindingSource struct {
+	watching atomic.Bool
+}
+
+// watchWhenInstalled makes the controller watch TargetGroupBindings, mapped
+// to workloads by toWorkloads, from the moment their CRD exists.
+func (s *targetGroupBindingSource) watchWhenInstalled(c controller.Controller, informers cache.Cache, toWorkloads handler.MapFunc) error {
 	start := func(ctx context.Context) {
-		if !r.targetGroupBindings.CompareAndSwap(false, true) {
+		if !s.watching.CompareAndSwap(false, true) {
 			return
 		}
 		tgb := &unstructured.Unstructured{}
 		tgb.SetGroupVersionKind(awslb.TargetGroupBindingGVK)
-		if err := c.Watch(source.Kind[client.Object](informers, tgb, handler.EnqueueRequestsFromMapFunc(r.deploymentsOfTargetGroupBinding))); err != nil {
-			r.targetGroupBindings.Store(false)
+		if err := c.Watch(source.Kind[client.Object](informers, tgb, handler.EnqueueRequestsFromMapFunc(toWorkloads))); err != nil {
+			s.watching.Store(false)
 			log.FromContext(ctx).Error(err, "watching TargetGroupBindings")
 			return
 		}
@@ -87,14 +94,14 @@ func (r *DeploymentReconciler) watchTargetGroupBindingsWhenInstalled(c controlle
 	return c.Watch(source.Kind[client.Object](informers, crdMetadata(), onCRD))
 }
 
-// targetGroupBindings lists the namespace's TargetGroupBindings, or none while
-// the CRD is not installed.
-func (r *DeploymentReconciler) listTargetGroupBindings(ctx context.Context, namespace string) ([]discovery.TargetGroupBinding, error) {
-	if !r.targetGroupBindings.Load() {
+// list returns the namespace's TargetGroupBindings, or none while the CRD is
+// not installed.
+func (s *targetGroupBindingSource) list(ctx context.Context, c client.Reader, namespace string) ([]discovery.TargetGroupBinding, error) {
+	if !s.watching.Load() {
 		return nil, nil
 	}
 	list := newTargetGroupBindingList()
-	if err := r.List(ctx, list, client.InNamespace(namespace)); err != nil {
+	if err := c.List(ctx, list, client.InNamespace(namespace)); err != nil {
 		return nil, err
 	}
 	out := make([]discovery.TargetGroupBinding, 0, len(list.Items))
@@ -106,7 +113,7 @@ func (r *DeploymentReconciler) listTargetGroupBindings(ctx context.Context, name
 	return out, nil
 }
 
-func (r *DeploymentReconciler) deploymentsOfTargetGroupBinding(ctx context.Context, o client.Object) []reconcile.Request {
+func (r *WorkloadReconciler) deploymentsOfTargetGroupBinding(ctx context.Context, o client.Object) []reconcile.Request {
 	u, ok := o.(*unstructured.Unstructured)
 	if !ok {
 		return nil
@@ -116,10 +123,10 @@ func (r *DeploymentReconciler) deploymentsOfTargetGroupBinding(ctx context.Conte
 		return nil
 	}
 	var svc corev1.Service
-	if err := r.Get(ctx, types.NamespacedName{Namespace: tgb.Namespace, Name: tgb.ServiceName}, &svc); err != nil {
+	if err := r.client.Get(ctx, types.NamespacedName{Namespace: tgb.Namespace, Name: tgb.ServiceName}, &svc); err != nil {
 		return nil // a missing Service selects nothing; its creation is watched too
 	}
-	deploys, err := deploymentsSelectedBy(ctx, r.Client, &svc)
+	deploys, err := deploymentsSelectedBy(ctx, r.client, &svc)
 	if err != nil {
 		log.FromContext(ctx).Error(err, "mapping TargetGroupBinding to Deployments", "targetGroupBinding", client.ObjectKeyFromObject(o))
 		return nil

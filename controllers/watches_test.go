@@ -74,7 +74,7 @@ func TestMapFunctionsReconcileExactlyTheAffectedDeployments(t *testing.T) {
 		builder = builder.WithIndex(ix.object, ix.field, ix.extract)
 	}
 	c := builder.Build()
-	r := &DeploymentReconciler{Client: c}
+	r := &WorkloadReconciler{client: c, kind: deployments}
 	ctx := context.Background()
 	names := func(reqs []reconcile.Request) []string {
 		out := []string{}

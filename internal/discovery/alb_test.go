@@ -30,6 +30,7 @@ import (
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // discoverALB runs Discover on webDeployment, webService (plus svcKV
@@ -38,9 +39,9 @@ func discoverALB(ingKV, svcKV []string) Result {
 	svc := svcAnnotated(webService(), svcKV...)
 	svc.Spec.Ports[0].NodePort = 30080
 	return Discover(Inputs{
-		Deployment: webDeployment(),
-		Services:   []corev1.Service{svc},
-		Ingresses:  []networkingv1.Ingress{ingAnnotated(albIngress("web", backend("web", 80)), ingKV...)},
+		Workload:  workload.OfDeployment(webDeployment()),
+		Services:  []corev1.Service{svc},
+		Ingresses: []networkingv1.Ingress{ingAnnotated(albIngress("web", backend("web", 80)), ingKV...)},
 	})
 }
 
@@ -343,7 +344,7 @@ func TestProblemsAreReportedOnce(t *testing.T) {
 	ing := ingAnnotated(albIngress("web", backend("web", 80), backend("web", 9090)), awslb.AnnotationALBHealthCheckPath, "x")
 	second := ing
 	second.Name = "web2"
-	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing, second}})
+	r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing, second}})
 	if len(r.Attachments) != 4 {
 		t.Fatalf("want 4 attachments, got %+v", r.Attachments)
 	}
@@ -397,9 +398,9 @@ func TestALBNamedHealthCheckPortProblems(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := Discover(Inputs{
-				Deployment: webDeployment(),
-				Services:   []corev1.Service{named},
-				Ingresses:  []networkingv1.Ingress{ingAnnotated(albIngress("web", backend("web", 80)), tt.kv...)},
+				Workload:  workload.OfDeployment(webDeployment()),
+				Services:  []corev1.Service{named},
+				Ingresses: []networkingv1.Ingress{ingAnnotated(albIngress("web", backend("web", 80)), tt.kv...)},
 			})
 			if len(r.Problems) != 1 || !strings.Contains(r.Problems[0].Message, tt.fragment) {
 				t.Fatalf("want one problem about %q, got %+v", tt.fragment, r.Problems)
@@ -413,9 +414,9 @@ func TestALBInstanceTargetsNeedNodePort(t *testing.T) {
 	svc := webService()
 	svc.Spec.Type = corev1.ServiceTypeClusterIP
 	in := Inputs{
-		Deployment: webDeployment(),
-		Services:   []corev1.Service{svc},
-		Ingresses:  []networkingv1.Ingress{albIngress("web", backend("web", 80))},
+		Workload:  workload.OfDeployment(webDeployment()),
+		Services:  []corev1.Service{svc},
+		Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", 80))},
 	}
 	r := Discover(in)
 	hasWarning(t, r, "Ingress shop/web", "instance targets", "Service shop/web", "NodePort or LoadBalancer")
@@ -435,8 +436,8 @@ func TestProblemsOnlyForAttachedObjects(t *testing.T) {
 	unused := svcAnnotated(webService(), bad...) // selects, but is neither an NLB nor an ALB backend
 	unused.Name = "unused"
 	r := Discover(Inputs{
-		Deployment: webDeployment(),
-		Services:   []corev1.Service{webService(), other, otherNLB, unused},
+		Workload: workload.OfDeployment(webDeployment()),
+		Services: []corev1.Service{webService(), other, otherNLB, unused},
 		Ingresses: []networkingv1.Ingress{
 			ingAnnotated(albIngress("to-other", backend("other", 80)), bad...),
 			ingAnnotated(withClass(ingress("nginx", backend("web", 80)), "nginx"), bad...),
@@ -451,9 +452,9 @@ func TestProblemsOnlyForAttachedObjects(t *testing.T) {
 func TestIngressAndNLBOnOneService(t *testing.T) {
 	svc := nlbService("web", map[string]string{"app": "web"}, awslb.AnnotationNLBType, awslb.NLBTypeIP)
 	r := Discover(Inputs{
-		Deployment: webDeployment(),
-		Services:   []corev1.Service{svc},
-		Ingresses:  []networkingv1.Ingress{albIngress("web", backend("web", 443))},
+		Workload:  workload.OfDeployment(webDeployment()),
+		Services:  []corev1.Service{svc},
+		Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", 443))},
 	})
 	noProblems(t, r)
 	if len(r.Attachments) != 2 {

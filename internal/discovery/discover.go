@@ -22,18 +22,18 @@ import (
 	"slices"
 	"strconv"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
-// Discover finds every load balancer attachment of in.Deployment (DESIGN.md,
-// "Which Deployments sit behind an AWS load balancer"). The Deployment is
+// Discover finds every load balancer attachment of in.Workload (DESIGN.md,
+// "Which Deployments sit behind an AWS load balancer"). The workload is
 // behind an AWS load balancer exactly when Attachments is not empty.
 // Discover never panics and reads nothing but its input.
 func Discover(in Inputs) Result {
-	if in.Deployment == nil {
+	if in.Workload.Template == nil {
 		return Result{}
 	}
 	x := newDiscoverer(in)
@@ -49,9 +49,9 @@ func (a Attachment) Summary() string {
 }
 
 type discoverer struct {
-	in     Inputs
-	deploy *appsv1.Deployment
-	// services are the Services of the Deployment's namespace by name;
+	in       Inputs
+	workload workload.Workload
+	// services are the Services of the workload's namespace by name;
 	// selecting are those that select its pod template, in input order.
 	services  map[string]*corev1.Service
 	selecting []*corev1.Service
@@ -66,11 +66,11 @@ type discoverer struct {
 func newDiscoverer(in Inputs) *discoverer {
 	x := &discoverer{
 		in:       in,
-		deploy:   in.Deployment,
+		workload: in.Workload,
 		services: make(map[string]*corev1.Service, len(in.Services)),
 		selects:  map[string]bool{},
 	}
-	labels := in.Deployment.Spec.Template.Labels
+	labels := in.Workload.Template.Labels
 	for i := range in.Services {
 		svc := &in.Services[i]
 		if !x.sameNamespace(svc.Namespace) {
@@ -91,17 +91,17 @@ func newDiscoverer(in Inputs) *discoverer {
 // sameNamespace keeps objects of other namespaces out; an empty namespace
 // (objects built in tests, or not yet defaulted) matches any.
 func (x *discoverer) sameNamespace(ns string) bool {
-	return ns == "" || x.deploy.Namespace == "" || ns == x.deploy.Namespace
+	return ns == "" || x.workload.Namespace == "" || ns == x.workload.Namespace
 }
 
 // attach records a, with the container that serves the Service port.
 func (x *discoverer) attach(a Attachment, svc *corev1.Service, sp *corev1.ServicePort) {
-	if c, p, ok := resolveTargetPort(x.deploy, sp); ok {
+	if c, p, ok := resolveTargetPort(x.workload.Containers(), sp); ok {
 		a.Container, a.ContainerPort = c, p
 	} else {
 		x.warnings = append(x.warnings, fmt.Sprintf(
-			"Service %s port %d has targetPort %s, which no container of Deployment %s declares.",
-			svcKey(svc), sp.Port, targetPortText(sp), key(x.deploy.Namespace, x.deploy.Name)))
+			"Service %s port %d has targetPort %s, which no container of %s declares.",
+			svcKey(svc), sp.Port, targetPortText(sp), x.workload.Ref()))
 		x.unresolved = append(x.unresolved, fmt.Sprintf("Service %s port %d targetPort %s", svc.Name, sp.Port, targetPortText(sp)))
 	}
 	x.attachments = append(x.attachments, a)

@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // The objects of field report 000 (seeds/000_*.txt): nginx, 10 replicas,
@@ -52,7 +53,7 @@ func seed000() Inputs {
 		"alb.ingress.kubernetes.io/scheme", "internet-facing",
 		awslb.AnnotationALBTargetType, "ip")
 	ing.Namespace = "demo-nginx"
-	return Inputs{Deployment: d, Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing}}
+	return Inputs{Workload: workload.OfDeployment(d), Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing}}
 }
 
 func TestDiscoverSeed000(t *testing.T) {
@@ -206,7 +207,7 @@ func TestIngressClass(t *testing.T) {
 				t.Errorf("IsALBIngress = %v, want %v", got, tt.alb)
 			}
 			r := Discover(Inputs{
-				Deployment:     webDeployment(),
+				Workload:       workload.OfDeployment(webDeployment()),
 				Services:       []corev1.Service{webService()},
 				Ingresses:      []networkingv1.Ingress{tt.ing},
 				IngressClasses: tt.classes,
@@ -229,9 +230,9 @@ func TestIngressClass(t *testing.T) {
 func TestMissingClassWarningOnlyWhenRelevant(t *testing.T) {
 	other := service("other", map[string]string{"app": "other"}, sport("", 80, intstr.FromInt32(80)))
 	r := Discover(Inputs{
-		Deployment: webDeployment(),
-		Services:   []corev1.Service{webService(), other},
-		// Neither backend reaches the Deployment: its missing class is not this Deployment's business.
+		Workload: workload.OfDeployment(webDeployment()),
+		Services: []corev1.Service{webService(), other},
+		// Neither backend reaches the Workload: workload.OfDeployment(its missing class is not this Deployment's business.)
 		Ingresses: []networkingv1.Ingress{withClass(ingress("other", backend("other", 80), backend("gone", 80)), "gone")},
 	})
 	noWarnings(t, r)
@@ -324,7 +325,7 @@ func TestIngressBackends(t *testing.T) {
 			if services == nil {
 				services = []corev1.Service{svc}
 			}
-			r := Discover(Inputs{Deployment: dep, Services: services, Ingresses: []networkingv1.Ingress{tt.ing}})
+			r := Discover(Inputs{Workload: workload.OfDeployment(dep), Services: services, Ingresses: []networkingv1.Ingress{tt.ing}})
 			noProblems(t, r)
 			var got []want
 			for _, a := range r.Attachments {
@@ -399,7 +400,7 @@ func TestTargetPortResolution(t *testing.T) {
 			dep.Spec.Template.Spec.InitContainers = tt.init
 			svc := service("web", map[string]string{"app": "web"}, tt.port)
 			r := Discover(Inputs{
-				Deployment: dep, Services: []corev1.Service{svc},
+				Workload: workload.OfDeployment(dep), Services: []corev1.Service{svc},
 				Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", tt.port.Port))},
 			})
 			noProblems(t, r)
@@ -467,9 +468,9 @@ func TestNamespaces(t *testing.T) {
 	otherIng := ing
 	otherIng.Namespace = "elsewhere"
 	r := Discover(Inputs{
-		Deployment: webDeployment(),
-		Services:   []corev1.Service{other},
-		Ingresses:  []networkingv1.Ingress{ing, otherIng},
+		Workload:  workload.OfDeployment(webDeployment()),
+		Services:  []corev1.Service{other},
+		Ingresses: []networkingv1.Ingress{ing, otherIng},
 	})
 	if len(r.Attachments) != 0 {
 		t.Errorf("a Service of another namespace attached: %+v", r.Attachments)
@@ -507,7 +508,7 @@ func TestDeterministicOrder(t *testing.T) {
 		"Service/b-edge/b-edge/443",
 		"Service/edge/edge/80", "Service/edge/edge/443",
 	}
-	first := Discover(Inputs{Deployment: dep, Services: services, Ingresses: ingresses})
+	first := Discover(Inputs{Workload: workload.OfDeployment(dep), Services: services, Ingresses: ingresses})
 	var got []string
 	for _, a := range first.Attachments {
 		got = append(got, string(a.SourceKind)+"/"+a.SourceName+"/"+a.ServiceName+"/"+a.ServicePort)
@@ -523,7 +524,7 @@ func TestDeterministicOrder(t *testing.T) {
 		g := append([]networkingv1.Ingress(nil), ingresses...)
 		rng.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
 		rng.Shuffle(len(g), func(i, j int) { g[i], g[j] = g[j], g[i] })
-		again := Discover(Inputs{Deployment: dep, Services: s, Ingresses: g})
+		again := Discover(Inputs{Workload: workload.OfDeployment(dep), Services: s, Ingresses: g})
 		if !reflect.DeepEqual(again, first) {
 			t.Fatalf("shuffle %d changed the result:\n%+v\nwant\n%+v", i, again, first)
 		}
@@ -561,16 +562,16 @@ func TestDiscoverOddInputs(t *testing.T) {
 		attachments int
 	}{
 		{"nil deployment", Inputs{Services: []corev1.Service{webService()}}, 0},
-		{"nothing else", Inputs{Deployment: webDeployment()}, 0},
-		{"path without backend", Inputs{Deployment: webDeployment(), Services: []corev1.Service{webService()},
+		{"nothing else", Inputs{Workload: workload.OfDeployment(webDeployment())}, 0},
+		{"path without backend", Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{webService()},
 			Ingresses: []networkingv1.Ingress{nilBackendIngress}}, 0},
-		{"Service without ports", Inputs{Deployment: webDeployment(), Services: []corev1.Service{noPorts},
+		{"Service without ports", Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{noPorts},
 			Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", 80))}}, 0},
-		{"template without labels", Inputs{Deployment: noLabels, Services: []corev1.Service{webService()},
+		{"template without labels", Inputs{Workload: workload.OfDeployment(noLabels), Services: []corev1.Service{webService()},
 			Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", 80))}}, 0},
-		{"template without containers", Inputs{Deployment: noContainers, Services: []corev1.Service{webService()},
+		{"template without containers", Inputs{Workload: workload.OfDeployment(noContainers), Services: []corev1.Service{webService()},
 			Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", 80))}}, 1},
-		{"NLB without ports", Inputs{Deployment: webDeployment(), Services: []corev1.Service{func() corev1.Service {
+		{"NLB without ports", Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{func() corev1.Service {
 			s := nlbService("web", map[string]string{"app": "web"}, awslb.AnnotationNLBType, awslb.NLBTypeExternal)
 			s.Spec.Ports = nil
 			return s

@@ -29,6 +29,7 @@ import (
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/slim"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // byteSource turns fuzz bytes into choices; past the end it yields zeros, so
@@ -192,7 +193,7 @@ func graphDeployment(s *byteSource, raw string) *appsv1.Deployment {
 // through its own copy: packages cannot share test helpers).
 func randomGraph(data []byte, raw string) Inputs {
 	s := &byteSource{b: data}
-	in := Inputs{Deployment: graphDeployment(s, raw)}
+	in := Inputs{Workload: workload.OfDeployment(graphDeployment(s, raw))}
 	for range 1 + s.pick(4) {
 		in.Services = append(in.Services, graphService(s, raw))
 	}
@@ -241,7 +242,7 @@ func FuzzDiscoverGraph(f *testing.F) {
 		if cached := Discover(asCached(in)); !reflect.DeepEqual(r, cached) {
 			t.Fatalf("differs on the cached (slim) objects:\n%+v\n%+v", r, cached)
 		}
-		d := in.Deployment
+		d := in.Workload
 		for _, a := range r.Attachments {
 			checkAttachment(t, a)
 			var svc *corev1.Service
@@ -252,16 +253,16 @@ func FuzzDiscoverGraph(f *testing.F) {
 					break // discovery keeps the first of duplicate names
 				}
 			}
-			if svc == nil || !ServiceSelectsTemplate(svc, d.Spec.Template.Labels) {
+			if svc == nil || !ServiceSelectsTemplate(svc, d.Template.Labels) {
 				t.Fatalf("attachment through Service %q, which does not select the template: %+v", a.ServiceName, a)
 			}
 			if a.Container != "" {
 				found := false
-				for _, c := range d.Spec.Template.Spec.Containers {
+				for _, c := range d.Containers() {
 					if c.Name != a.Container {
 						continue
 					}
-					found = len(d.Spec.Template.Spec.Containers) == 1
+					found = len(d.Containers()) == 1
 					for _, p := range c.Ports {
 						found = found || p.ContainerPort == a.ContainerPort
 					}
@@ -289,7 +290,9 @@ func asCached(in Inputs) Inputs {
 			panic(err)
 		}
 	}
-	must(cut(out.Deployment))
+	d := deploymentOf(out.Workload)
+	must(cut(d))
+	out.Workload = workload.OfDeployment(d)
 	for i := range out.Services {
 		must(cut(&out.Services[i]))
 	}
@@ -302,8 +305,18 @@ func asCached(in Inputs) Inputs {
 	return out
 }
 
+// deploymentOf is the Deployment a workload view was made of (the graphs
+// are Deployments), for the cache transforms and DeepCopy, which take objects.
+func deploymentOf(w workload.Workload) *appsv1.Deployment {
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: w.Namespace, Name: w.Name, Generation: w.Generation,
+			Annotations: w.Annotations, ManagedFields: w.ManagedFields},
+		Spec: appsv1.DeploymentSpec{Replicas: w.Replicas, Template: *w.Template},
+	}
+}
+
 func deepCopyInputs(in Inputs) Inputs {
-	out := Inputs{Deployment: in.Deployment.DeepCopy()}
+	out := Inputs{Workload: workload.OfDeployment(deploymentOf(in.Workload).DeepCopy())}
 	for i := range in.Services {
 		out.Services = append(out.Services, *in.Services[i].DeepCopy())
 	}

@@ -28,6 +28,7 @@ import (
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 func TestIngressGroupName(t *testing.T) {
@@ -59,7 +60,7 @@ func TestIngressGroupName(t *testing.T) {
 		t.Run(tc.value, func(t *testing.T) {
 			equal(t, "ValidIngressGroupName", ValidIngressGroupName(tc.value), tc.valid)
 			ing := ingAnnotated(albIngress("web", backend("web", 80)), awslb.AnnotationALBGroupName, tc.value)
-			r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{webService()},
+			r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{webService()},
 				Ingresses: []networkingv1.Ingress{ing}})
 			a := only(t, r) // an invalid name does not hide the path
 			if tc.valid {
@@ -86,13 +87,13 @@ func TestIngressGroupName(t *testing.T) {
 func TestIngressGroupNameIsReadFromTheIngressOnly(t *testing.T) {
 	// Unlike the target-group annotations, group.name on the Service means nothing.
 	svc := svcAnnotated(webService(), awslb.AnnotationALBGroupName, "from-service")
-	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc},
+	r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{svc},
 		Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", 80))}})
 	noProblems(t, r)
 	equal(t, "group", only(t, r).Group, "")
 
 	svc = svcAnnotated(webService(), awslb.AnnotationALBGroupName, "Not Valid")
-	r = Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc},
+	r = Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{svc},
 		Ingresses: []networkingv1.Ingress{ingAnnotated(albIngress("web", backend("web", 80)), awslb.AnnotationALBGroupName, "shop")}})
 	noProblems(t, r)
 	equal(t, "group", only(t, r).Group, "shop")
@@ -102,8 +103,8 @@ func TestIngressGroupProblemOnlyWhenAttached(t *testing.T) {
 	bad := []string{awslb.AnnotationALBGroupName, "Bad_Group"}
 	other := service("other", map[string]string{"app": "other"}, sport("", 80, intstr.FromInt32(80)))
 	r := Discover(Inputs{
-		Deployment: webDeployment(),
-		Services:   []corev1.Service{webService(), other},
+		Workload: workload.OfDeployment(webDeployment()),
+		Services: []corev1.Service{webService(), other},
 		Ingresses: []networkingv1.Ingress{
 			ingAnnotated(albIngress("to-other", backend("other", 80)), bad...),
 			ingAnnotated(withClass(ingress("nginx", backend("web", 80)), "nginx"), bad...),
@@ -119,12 +120,12 @@ func TestIngressGroupProblemOnlyWhenAttached(t *testing.T) {
 }
 
 func TestIngressGroupProblemReportedOnce(t *testing.T) {
-	// One Ingress, three backends to the Deployment: one Problem.
+	// One Ingress, three backends to the Workload: workload.OfDeployment(one Problem.)
 	svc := service("web", map[string]string{"app": "web"}, sport("http", 80, intstr.FromInt32(8080)),
 		sport("https", 443, intstr.FromInt32(8080)))
 	ing := ingAnnotated(albIngress("web", backend("web", 80), backend("web", 443), namedBackend("web", "http")),
 		awslb.AnnotationALBGroupName, "Shop")
-	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing}})
+	r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing}})
 	equal(t, "attachments", len(r.Attachments), 3)
 	equal(t, "problems", len(r.Problems), 1)
 }
@@ -149,7 +150,7 @@ func TestIngressGroupTwoServicesTwoHealthChecks(t *testing.T) {
 
 	services := []corev1.Service{public, admin, blog}
 	ingresses := []networkingv1.Ingress{storefront, backoffice, unrelated}
-	r := Discover(Inputs{Deployment: webDeployment(), Services: services, Ingresses: ingresses})
+	r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: services, Ingresses: ingresses})
 	noProblems(t, r)
 	noWarnings(t, r)
 
@@ -176,7 +177,7 @@ func TestIngressGroupTwoServicesTwoHealthChecks(t *testing.T) {
 		g := append([]networkingv1.Ingress(nil), ingresses...)
 		rng.Shuffle(len(s), func(i, j int) { s[i], s[j] = s[j], s[i] })
 		rng.Shuffle(len(g), func(i, j int) { g[i], g[j] = g[j], g[i] })
-		again := Discover(Inputs{Deployment: webDeployment(), Services: s, Ingresses: g})
+		again := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: s, Ingresses: g})
 		if !reflect.DeepEqual(again, r) {
 			t.Fatalf("shuffle %d changed the result:\n%+v\nwant\n%+v", i, again, r)
 		}

@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 func TestIsNLBService(t *testing.T) {
@@ -59,7 +60,7 @@ func TestIsNLBService(t *testing.T) {
 			if got := IsNLBService(&tt.svc); got != tt.want {
 				t.Errorf("IsNLBService = %v, want %v", got, tt.want)
 			}
-			r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{tt.svc}})
+			r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{tt.svc}})
 			noProblems(t, r)
 			if got := len(r.Attachments) == 1 && r.Attachments[0].LoadBalancer == NLB; got != tt.want {
 				t.Errorf("NLB attachment = %v, want %v: %+v", got, tt.want, r.Attachments)
@@ -178,7 +179,7 @@ func TestNLBDiscovery(t *testing.T) {
 			if tt.mutate != nil {
 				tt.mutate(&svc)
 			}
-			r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
+			r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{svc}})
 			noProblems(t, r)
 			if len(r.Attachments) != 2 {
 				t.Fatalf("want one attachment per Service port, got %+v", r.Attachments)
@@ -227,7 +228,7 @@ func TestNLBInvalidAnnotations(t *testing.T) {
 	for _, tc := range nlbInvalid {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
 			svc := nlbService("edge", map[string]string{"app": "web"}, awslb.AnnotationNLBType, awslb.NLBTypeExternal, tc.key, tc.value)
-			r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
+			r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{svc}})
 			equal(t, "problems", len(r.Problems), 1)
 			if len(r.Problems) != 1 {
 				t.FailNow()
@@ -249,7 +250,7 @@ func TestNLBInvalidAnnotations(t *testing.T) {
 	for _, kv := range [][2]string{{awslb.AnnotationNLBHealthCheckPath, "healthz"}, {awslb.AnnotationNLBSuccessCodes, "600"}} {
 		svc := nlbService("edge", map[string]string{"app": "web"}, awslb.AnnotationNLBType, awslb.NLBTypeExternal,
 			awslb.AnnotationNLBHealthCheckProtocol, "HTTP", kv[0], kv[1])
-		r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
+		r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{svc}})
 		if len(r.Problems) != 1 || r.Problems[0].Key != kv[0] || r.Problems[0].Value != kv[1] {
 			t.Errorf("%s=%s on an HTTP check: want one problem, got %+v", kv[0], kv[1], r.Problems)
 		}
@@ -258,7 +259,7 @@ func TestNLBInvalidAnnotations(t *testing.T) {
 
 func TestNLBNotSelecting(t *testing.T) {
 	svc := nlbService("edge", map[string]string{"app": "api"}, awslb.AnnotationNLBType, awslb.NLBTypeExternal)
-	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
+	r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{svc}})
 	if len(r.Attachments) != 0 {
 		t.Errorf("want no attachment, got %+v", r.Attachments)
 	}
@@ -327,7 +328,7 @@ func TestNLBPerPortTargetGroupAttributes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			svc := nlbService("edge", map[string]string{"app": "web"}, append([]string{awslb.AnnotationNLBType, awslb.NLBTypeIP}, tc.kv...)...)
 			svc.Spec.Ports = append(svc.Spec.Ports, sport("http", 80, intstr.FromInt32(8080)))
-			r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}})
+			r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{svc}})
 			if len(r.Attachments) != 2 {
 				t.Fatalf("want one attachment per port, got %+v", r.Attachments)
 			}
@@ -362,7 +363,7 @@ func TestPerPortAttributesOnlyForNLB(t *testing.T) {
 	// The per-port form is an NLB Service annotation: an ALB backend Service ignores it.
 	svc := svcAnnotated(webService(), awslb.AnnotationNLBTargetGroupAttributes+".80", "deregistration_delay.timeout_seconds=5",
 		awslb.AnnotationNLBTargetGroupAttributes+".http", "x")
-	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc},
+	r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{svc},
 		Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", 80))}})
 	noProblems(t, r)
 	noWarnings(t, r)

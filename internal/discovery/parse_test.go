@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 func TestParseAttributes(t *testing.T) {
@@ -114,7 +115,7 @@ func FuzzDiscover(f *testing.F) {
 			{Namespace: ns, Name: "web", ServiceName: "web", ServicePort: intstr.FromInt32(443), TargetType: TargetType(value)},
 			{Namespace: ns, Name: "by-name", ServiceName: "web", ServicePort: intstr.FromString(portName)},
 		}
-		r := Discover(Inputs{Deployment: dep, Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing},
+		r := Discover(Inputs{Workload: workload.OfDeployment(dep), Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{ing},
 			TargetGroupBindings: tgbs})
 		kinds := map[LoadBalancer]bool{}
 		for _, a := range r.Attachments {
@@ -169,7 +170,7 @@ func checkAttachment(t *testing.T, a Attachment) {
 // an ALB, every tenth Service an NLB) with one Deployment behind two of them.
 func benchInputs(n int) Inputs {
 	in := Inputs{
-		Deployment: webDeployment(),
+		Workload: workload.OfDeployment(webDeployment()),
 		IngressClasses: []networkingv1.IngressClass{
 			ingressClass("alb", awslb.ControllerALB, false), ingressClass("nginx", "k8s.io/ingress-nginx", true),
 		},

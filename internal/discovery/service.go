@@ -24,7 +24,6 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
@@ -255,8 +254,7 @@ func targetPortNumber(sp *corev1.ServicePort) int32 {
 // resolveTargetPort finds the regular container (not an init container or a
 // native sidecar, which are not what the Service is for) and container port
 // that serve the Service port's targetPort.
-func resolveTargetPort(d *appsv1.Deployment, sp *corev1.ServicePort) (container string, port int32, ok bool) {
-	containers := d.Spec.Template.Spec.Containers
+func resolveTargetPort(containers []corev1.Container, sp *corev1.ServicePort) (container string, port int32, ok bool) {
 	if sp.TargetPort.Type == intstr.String && sp.TargetPort.StrVal != "" {
 		// By name, with the Service port's protocol, as the endpoints controller matches it.
 		for _, c := range containers {

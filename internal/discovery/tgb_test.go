@@ -31,6 +31,7 @@ import (
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 func tgb(name, service string, port intstr.IntOrString, tt TargetType) TargetGroupBinding {
@@ -124,7 +125,7 @@ func TestTargetGroupBindingDiscovery(t *testing.T) {
 			if services == nil {
 				services = []corev1.Service{webService()}
 			}
-			r := Discover(Inputs{Deployment: webDeployment(), Services: services,
+			r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: services,
 				TargetGroupBindings: []TargetGroupBinding{tc.tgb}})
 			if tc.warning != nil {
 				equal(t, "warnings", len(r.Warnings), 1)
@@ -160,7 +161,7 @@ func TestTargetGroupBindingDiscovery(t *testing.T) {
 func TestTargetGroupBindingNoContainerServesPort(t *testing.T) {
 	dep := deployment("web", webLabels, ctr("app", cport("http", 8080)), ctr("side", cport("metrics", 9090)))
 	svc := service("web", map[string]string{"app": "web"}, sport("admin", 81, intstr.FromInt32(7000)))
-	r := Discover(Inputs{Deployment: dep, Services: []corev1.Service{svc},
+	r := Discover(Inputs{Workload: workload.OfDeployment(dep), Services: []corev1.Service{svc},
 		TargetGroupBindings: []TargetGroupBinding{tgb("admin-tg", "web", intstr.FromString("admin"), TargetIP)}})
 	a := only(t, r)
 	equal(t, "container", a.Container+"/"+itoa(a.ContainerPort), "/0")
@@ -171,7 +172,7 @@ func TestTargetGroupBindingsOnePerBinding(t *testing.T) {
 	// Two bindings to one Service port (say one target group behind an ALB,
 	// one behind an NLB) are two paths; the same binding twice is one.
 	svc := webService()
-	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}, TargetGroupBindings: []TargetGroupBinding{
+	r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{svc}, TargetGroupBindings: []TargetGroupBinding{
 		tgb("nlb-tg", "web", intstr.FromInt32(80), TargetIP),
 		tgb("alb-tg", "web", intstr.FromString("http"), TargetInstance),
 		tgb("nlb-tg", "web", intstr.FromInt32(80), TargetIP),
@@ -193,8 +194,8 @@ func TestEveryPathAtOnce(t *testing.T) {
 	edge := nlbService("edge", sel, awslb.AnnotationNLBType, awslb.NLBTypeExternal, awslb.AnnotationNLBTargetType, "ip",
 		awslb.AnnotationNLBTargetGroupAttributes, "deregistration_delay.timeout_seconds=120")
 	in := Inputs{
-		Deployment: webDeployment(),
-		Services:   []corev1.Service{internal, edge},
+		Workload: workload.OfDeployment(webDeployment()),
+		Services: []corev1.Service{internal, edge},
 		Ingresses: []networkingv1.Ingress{ingAnnotated(albIngress("web", backend("web", 80)),
 			awslb.AnnotationALBGroupName, "shop")},
 		TargetGroupBindings: []TargetGroupBinding{tgb("legacy-tg", "web", intstr.FromString("http"), TargetIP)},
@@ -378,7 +379,7 @@ func TestTargetGroupBindingFromJSON(t *testing.T) {
 	if !ok {
 		t.Fatal("want ok")
 	}
-	r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{webService()},
+	r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{webService()},
 		TargetGroupBindings: []TargetGroupBinding{b}})
 	equal(t, "summary", only(t, r).Summary(), "TargetGroup/instance")
 	equal(t, "port", only(t, r).ServicePort, "http")
@@ -414,7 +415,7 @@ func FuzzTargetGroupBindingFromUnstructured(f *testing.F) {
 		}
 		// Whatever was accepted goes through Discover without panicking.
 		b.Namespace = ns
-		r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{webService()},
+		r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{webService()},
 			TargetGroupBindings: []TargetGroupBinding{b}})
 		for _, a := range r.Attachments {
 			checkAttachment(t, a)

@@ -20,7 +20,6 @@ limitations under the License.
 package discovery
 
 import (
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // LoadBalancer is the kind of AWS load balancer in front of a target group.
@@ -96,10 +96,10 @@ type TargetGroupBinding struct {
 	Labels map[string]string
 }
 
-// Inputs is everything in the Deployment's namespace (and the cluster's
+// Inputs is everything in the workload's namespace (and the cluster's
 // IngressClasses) that discovery looks at. Slices may hold unrelated objects.
 type Inputs struct {
-	Deployment     *appsv1.Deployment
+	Workload       workload.Workload
 	Services       []corev1.Service
 	Ingresses      []networkingv1.Ingress
 	IngressClasses []networkingv1.IngressClass
@@ -107,7 +107,7 @@ type Inputs struct {
 	TargetGroupBindings []TargetGroupBinding
 }
 
-// Result is what discovery found for one Deployment.
+// Result is what discovery found for one workload.
 type Result struct {
 	// Attachments in a stable order (source kind, source name, service, port).
 	Attachments []Attachment

@@ -22,6 +22,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 func TestUnresolvedTargetPortsAreNamed(t *testing.T) {
@@ -36,7 +38,7 @@ func TestUnresolvedTargetPortsAreNamed(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			svc := service("web", webLabels, sport("http", 80, tt.target))
-			r := Discover(Inputs{Deployment: webDeployment(), Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", 80))}})
+			r := Discover(Inputs{Workload: workload.OfDeployment(webDeployment()), Services: []corev1.Service{svc}, Ingresses: []networkingv1.Ingress{albIngress("web", backend("web", 80))}})
 			if len(r.Attachments) != 1 {
 				t.Fatalf("attachments %+v", r.Attachments)
 			}

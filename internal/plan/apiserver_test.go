@@ -29,6 +29,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/managedfields/managedfieldstest"
 	"k8s.io/client-go/applyconfigurations"
 	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // fakeAPIServer holds one Deployment and changes it the way the API server
@@ -100,10 +102,10 @@ func (s *fakeAPIServer) apply(obj any, manager string, force bool) error {
 // operator does (forced). It returns the plan and the changes it announced.
 func (s *fakeAPIServer) applyPlan(in Input) (Plan, []Change) {
 	s.t.Helper()
-	in.Deployment = s.deployment()
+	in.Workload = workload.OfDeployment(s.deployment())
 	p := Compute(in)
-	changes := Changes(in.Deployment, p)
-	if err := s.apply(ApplyConfiguration(in.Deployment, p), FieldManager, true); err != nil {
+	changes := Changes(in.Workload, p)
+	if err := s.apply(ApplyConfiguration(in.Workload, p), FieldManager, true); err != nil {
 		s.t.Fatalf("apply plan: %v", err)
 	}
 	return p, changes

@@ -22,12 +22,12 @@ import (
 	"strconv"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/fieldowners"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // ApplyConfiguration is the server-side apply request that carries the plan:
@@ -36,7 +36,7 @@ import (
 // the readiness probe it derives. Containers the plan leaves alone are not
 // listed, so the operator never co-owns them. spec.selector is not sent: it is
 // only required when creating, and the operator never creates Deployments.
-func ApplyConfiguration(d *appsv1.Deployment, p Plan) *appsv1ac.DeploymentApplyConfiguration {
+func ApplyConfiguration(w workload.Workload, p Plan) *appsv1ac.DeploymentApplyConfiguration {
 	podSpec := corev1ac.PodSpec().WithTerminationGracePeriodSeconds(int64(p.TerminationGracePeriodSeconds))
 	for i := range p.Containers {
 		cp := &p.Containers[i]
@@ -54,7 +54,7 @@ func ApplyConfiguration(d *appsv1.Deployment, p Plan) *appsv1ac.DeploymentApplyC
 			podSpec.WithContainers(c)
 		}
 	}
-	return appsv1ac.Deployment(d.Name, d.Namespace).
+	return appsv1ac.Deployment(w.Name, w.Namespace).
 		WithSpec(appsv1ac.DeploymentSpec().
 			WithTemplate(corev1ac.PodTemplateSpec().
 				WithSpec(podSpec)))
@@ -115,12 +115,9 @@ func probeApply(p *corev1.Probe) *corev1ac.ProbeApplyConfiguration {
 // container stopped serving), whose fields apply removes unless another
 // manager owns them too. An empty result means d already carries the plan: the
 // operator must not write.
-func Changes(d *appsv1.Deployment, p Plan) []Change {
-	if d == nil {
-		d = &appsv1.Deployment{}
-	}
+func Changes(w workload.Workload, p Plan) []Change {
 	var changes []Change
-	spec := &d.Spec.Template.Spec
+	spec := podSpec(w)
 	current := apiDefaultGracePeriod
 	if spec.TerminationGracePeriodSeconds != nil {
 		current = clamp32(*spec.TerminationGracePeriodSeconds)
@@ -134,7 +131,7 @@ func Changes(d *appsv1.Deployment, p Plan) []Change {
 		})
 	}
 
-	own := Owned(d.ManagedFields)
+	own := Owned(w.ManagedFields)
 	for i := range p.Containers {
 		cp := &p.Containers[i]
 		var c *corev1.Container

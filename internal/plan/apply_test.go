@@ -31,6 +31,7 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 func TestApplyConfigurationJSON(t *testing.T) {
@@ -100,8 +101,8 @@ func TestApplyConfigurationJSON(t *testing.T) {
 			if tt.defaults != nil {
 				tt.defaults(&defaults)
 			}
-			p := Compute(Input{Deployment: tt.d, Attachments: tt.attachments, Defaults: defaults, Overrides: tt.overrides})
-			got, err := json.Marshal(ApplyConfiguration(tt.d, p))
+			p := Compute(Input{Workload: workload.OfDeployment(tt.d), Attachments: tt.attachments, Defaults: defaults, Overrides: tt.overrides})
+			got, err := json.Marshal(ApplyConfiguration(workload.OfDeployment(tt.d), p))
 			g.Expect(err).NotTo(HaveOccurred())
 			g.Expect(got).To(MatchJSON(tt.want))
 		})
@@ -123,8 +124,8 @@ func TestChangesSeed000(t *testing.T) {
 	g := NewWithT(t)
 	d := seed000()
 	applyAPIDefaults(d) // as read from the cluster
-	p := Compute(Input{Deployment: d, Attachments: []discovery.Attachment{seed000Attachment()}, Defaults: DefaultSettings()})
-	g.Expect(Changes(d, p)).To(Equal([]Change{
+	p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{seed000Attachment()}, Defaults: DefaultSettings()})
+	g.Expect(Changes(workload.OfDeployment(d), p)).To(Equal([]Change{
 		{Field: "terminationGracePeriodSeconds", Path: gracePath, Before: "30", After: "70"},
 		{Field: "containers[demo-nginx].lifecycle.preStop", Path: preStopPath("demo-nginx"), Before: "none", After: "sleep 40s"},
 		{Field: "containers[demo-nginx].readinessProbe", Path: probePath("demo-nginx"), Before: "none", After: "httpGet HTTP :80/ every 10s"},
@@ -195,8 +196,8 @@ func TestChanges(t *testing.T) {
 				d.ManagedFields = append(d.ManagedFields, operatorOwns(containerFields("app", tt.owned)))
 			}
 			applyAPIDefaults(d)
-			p := Compute(Input{Deployment: d, Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: DefaultSettings(), Overrides: Overrides{LeaveReadinessProbes: tt.leave}})
-			g.Expect(Changes(d, p)).To(Equal(tt.want))
+			p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: DefaultSettings(), Overrides: Overrides{LeaveReadinessProbes: tt.leave}})
+			g.Expect(Changes(workload.OfDeployment(d), p)).To(Equal(tt.want))
 		})
 	}
 }
@@ -450,8 +451,8 @@ func TestApplyRoundTrip(t *testing.T) {
 
 				// The Deployment now carries the plan: nothing to write, and
 				// writing anyway changes nothing.
-				in.Deployment = after
-				g.Expect(Changes(after, Compute(in))).To(BeEmpty(), "step %d %s: changes after apply", i, st.name)
+				in.Workload = workload.OfDeployment(after)
+				g.Expect(Changes(workload.OfDeployment(after), Compute(in))).To(BeEmpty(), "step %d %s: changes after apply", i, st.name)
 				s.applyPlan(in)
 				g.Expect(s.deployment().Spec).To(Equal(after.Spec), "step %d %s: second apply", i, st.name)
 			}

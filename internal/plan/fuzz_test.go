@@ -29,6 +29,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 type fuzzBytes struct {
@@ -164,7 +165,7 @@ func FuzzPlanApply(f *testing.F) {
 		}
 		ov.LeaveReadinessProbes = s.pick(4) == 0
 
-		in := Input{Deployment: d, Attachments: attachments, Defaults: defaults, Overrides: ov}
+		in := Input{Workload: workload.OfDeployment(d), Attachments: attachments, Defaults: defaults, Overrides: ov}
 		g := NewWithT(t)
 		checkInvariants(g, in, Compute(in))
 
@@ -223,8 +224,8 @@ func FuzzPlanApply(f *testing.F) {
 			}
 		}
 		// Converged: planning again on the applied object changes nothing.
-		in.Deployment = after
-		if ch := Changes(after, Compute(in)); len(ch) != 0 {
+		in.Workload = workload.OfDeployment(after)
+		if ch := Changes(workload.OfDeployment(after), Compute(in)); len(ch) != 0 {
 			t.Fatalf("second plan would change %+v (a second rollout)", ch)
 		}
 	})

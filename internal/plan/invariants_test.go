@@ -31,11 +31,12 @@ import (
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/slim"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // checkInvariants are the promises of a plan whatever its input.
 func checkInvariants(g Gomega, in Input, p Plan) {
-	spec := in.Deployment.Spec.Template.Spec
+	spec := in.Workload.Template.Spec
 	current := int64(30)
 	if spec.TerminationGracePeriodSeconds != nil {
 		current = *spec.TerminationGracePeriodSeconds
@@ -48,11 +49,11 @@ func checkInvariants(g Gomega, in Input, p Plan) {
 	g.Expect(p).To(Equal(Compute(in)), "deterministic")
 	// The reconciler plans from the cache, where slim.DropUnread has cut the
 	// pod template down: the plan and its diff must not depend on what was cut.
-	cached, _ := slim.DropUnread(in.Deployment.DeepCopy())
+	cached, _ := slim.DropUnread(in.Workload.Object.DeepCopyObject())
 	fromCache := in
-	fromCache.Deployment = cached.(*appsv1.Deployment)
+	fromCache.Workload = workload.OfDeployment(cached.(*appsv1.Deployment))
 	g.Expect(Compute(fromCache)).To(Equal(p), "same plan from the cached Deployment")
-	g.Expect(Changes(fromCache.Deployment, p)).To(Equal(Changes(in.Deployment, p)), "same changes from the cached Deployment")
+	g.Expect(Changes(fromCache.Workload, p)).To(Equal(Changes(in.Workload, p)), "same changes from the cached Deployment")
 
 	g.Expect(p.Containers).To(HaveLen(len(spec.Containers)))
 	for i, cp := range p.Containers {
@@ -137,7 +138,7 @@ func TestInvariantsSweep(t *testing.T) {
 		d.Spec.Template.Spec.TerminationGracePeriodSeconds = grace
 		defaults := DefaultSettings()
 		defaults.SleepMethod = method
-		return Input{Deployment: d, Attachments: attachments, Defaults: defaults, Overrides: ov}
+		return Input{Workload: workload.OfDeployment(d), Attachments: attachments, Defaults: defaults, Overrides: ov}
 	}
 	n := 0
 	for _, attachments := range sweepAttachments {
@@ -153,13 +154,13 @@ func TestInvariantsSweep(t *testing.T) {
 				n++
 				in := input(attachments, graces[n%len(graces)], hook, ov, methods[n%len(methods)])
 				s := newFakeAPIServer(t)
-				s.update(in.Deployment, "kubectl-client-side-apply")
+				s.update(in.Workload.Object.(*appsv1.Deployment), "kubectl-client-side-apply")
 				s.applyPlan(in)
-				in.Deployment = s.deployment()
+				in.Workload = workload.OfDeployment(s.deployment())
 				p := Compute(in)
 				g := NewWithT(t)
 				checkInvariants(g, in, p)
-				g.Expect(Changes(in.Deployment, p)).To(BeEmpty(), "input %d: changes after apply", n)
+				g.Expect(Changes(in.Workload, p)).To(BeEmpty(), "input %d: changes after apply", n)
 			}
 		}
 	}
@@ -205,7 +206,7 @@ func FuzzCompute(f *testing.F) {
 		if override {
 			ov.PreStopSeconds = &preStop
 		}
-		in := Input{Deployment: d, Attachments: attachments, Defaults: defaults, Overrides: ov}
+		in := Input{Workload: workload.OfDeployment(d), Attachments: attachments, Defaults: defaults, Overrides: ov}
 		checkInvariants(NewWithT(t), in, Compute(in))
 	})
 }
@@ -228,7 +229,7 @@ func BenchmarkCompute(b *testing.B) {
 		operatorOwns(containerFields("app", ownedSleepFields+","+ownedProbeFields)),
 	}
 	in := Input{
-		Deployment: d,
+		Workload: workload.OfDeployment(d),
 		Attachments: []discovery.Attachment{
 			albIP("app", 8080), nlbIP("app", 8080), albInstance("api", 9090),
 			withHealthCheck(albIP("envoy", 9901), func(hc *gdv1.HealthCheck) { hc.Port, hc.Path = "9901", "/ready" }),

@@ -22,12 +22,12 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // Defaults of the manager flags. The preStop numbers come from AWS Load
@@ -66,14 +66,10 @@ func DefaultSettings() Defaults {
 	}
 }
 
-// Compute is the plan for one Deployment. It only reads its input. An empty
+// Compute is the plan for one workload. It only reads its input. An empty
 // Defaults.SleepMethod means SleepNative. With no attachments PreStopSeconds is
-// 0 unless overridden: callers only plan Deployments behind a load balancer.
+// 0 unless overridden: callers only plan workloads behind a load balancer.
 func Compute(in Input) Plan {
-	d := in.Deployment
-	if d == nil {
-		d = &appsv1.Deployment{}
-	}
 	p := Plan{
 		PreStopSeconds:  preStopSeconds(in),
 		SleepMethod:     in.Defaults.SleepMethod,
@@ -91,8 +87,8 @@ func Compute(in Input) Plan {
 		}
 	}
 
-	own := Owned(d.ManagedFields)
-	spec := &d.Spec.Template.Spec
+	own := Owned(in.Workload.ManagedFields)
+	spec := podSpec(in.Workload)
 	longest := p.PreStopSeconds // the longest sleep any container will do
 	p.Containers = make([]ContainerPlan, 0, len(spec.Containers))
 	// Only regular containers: init containers finish before, and native
@@ -114,6 +110,14 @@ func Compute(in Input) Plan {
 	}
 	p.TerminationGracePeriodSeconds = max(current, clamp32(int64(longest)+int64(p.ShutdownSeconds)))
 	return p
+}
+
+// podSpec is the workload's pod spec; an empty one when it has no template.
+func podSpec(w workload.Workload) *corev1.PodSpec {
+	if w.Template == nil {
+		return &corev1.PodSpec{}
+	}
+	return &w.Template.Spec
 }
 
 // preStopSeconds is the override, else the longest drain time over the attachments.

@@ -29,12 +29,13 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 func TestComputeSeed000(t *testing.T) {
 	g := NewWithT(t)
 	p := Compute(Input{
-		Deployment:  seed000(),
+		Workload:    workload.OfDeployment(seed000()),
 		Attachments: []discovery.Attachment{seed000Attachment()},
 		Defaults:    DefaultSettings(),
 	})
@@ -142,7 +143,7 @@ func TestComputePreStopAndGrace(t *testing.T) {
 			if tt.defaults != nil {
 				tt.defaults(&defaults)
 			}
-			p := Compute(Input{Deployment: tt.d, Attachments: tt.attachments, Defaults: defaults, Overrides: tt.overrides})
+			p := Compute(Input{Workload: workload.OfDeployment(tt.d), Attachments: tt.attachments, Defaults: defaults, Overrides: tt.overrides})
 			g.Expect(p.PreStopSeconds).To(Equal(tt.preStop), "preStop")
 			g.Expect(p.ShutdownSeconds).To(Equal(tt.shutdown), "shutdown")
 			g.Expect(p.TerminationGracePeriodSeconds).To(Equal(tt.grace), "grace")
@@ -209,7 +210,7 @@ func TestComputePreStopHooks(t *testing.T) {
 			defaults := DefaultSettings()
 			defaults.SleepMethod = tt.method
 			p := Compute(Input{
-				Deployment: d, Attachments: []discovery.Attachment{albIP("app", 8080)},
+				Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{albIP("app", 8080)},
 				Defaults: defaults, Overrides: Overrides{PreStopSeconds: tt.override},
 			})
 			g.Expect(p.Containers).To(HaveLen(1))
@@ -340,7 +341,7 @@ func TestComputeReadinessProbes(t *testing.T) {
 			if tt.owned != "" {
 				d.ManagedFields = append(d.ManagedFields, operatorOwns(containerFields(tt.c.Name, tt.owned)))
 			}
-			p := Compute(Input{Deployment: d, Attachments: tt.attachments, Defaults: DefaultSettings(), Overrides: Overrides{LeaveReadinessProbes: tt.leave}})
+			p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: tt.attachments, Defaults: DefaultSettings(), Overrides: Overrides{LeaveReadinessProbes: tt.leave}})
 			g.Expect(p.Containers[0].ReadinessProbe).To(Equal(tt.action))
 			g.Expect(p.Containers[0].Probe).To(Equal(tt.probe))
 		})
@@ -359,7 +360,7 @@ func TestComputeMultiContainer(t *testing.T) {
 		container("migrate"),
 		{Name: "istio-proxy", Image: "istio/proxyv2", RestartPolicy: &always, Ports: []corev1.ContainerPort{{ContainerPort: 15090}}},
 	}
-	p := Compute(Input{Deployment: d, Attachments: []discovery.Attachment{albIP("app", 8080), albIP("istio-proxy", 15090)}, Defaults: DefaultSettings()})
+	p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{albIP("app", 8080), albIP("istio-proxy", 15090)}, Defaults: DefaultSettings()})
 
 	type summary struct {
 		Name    string
@@ -378,7 +379,7 @@ func TestComputeMultiContainer(t *testing.T) {
 	g.Expect(p.CustomPreStops()).To(Equal([]string{"envoy"}))
 	g.Expect(Describe(p)).To(Equal("preStop sleep 40s, grace 70s (shutdown 30s), custom preStop kept for envoy, readinessProbe derived for app, needs readiness gate"))
 
-	ac := ApplyConfiguration(d, p)
+	ac := ApplyConfiguration(workload.OfDeployment(d), p)
 	g.Expect(ac.Spec.Template.Spec.InitContainers).To(BeEmpty())
 	var names []string
 	for _, c := range ac.Spec.Template.Spec.Containers {
@@ -392,15 +393,15 @@ func TestComputeDoesNotModifyInput(t *testing.T) {
 	d := deployment(withPreStop(container("app", 8080), execHook("sh", "-c", "sleep 5")))
 	d.ManagedFields = []metav1.ManagedFieldsEntry{operatorOwns(containerFields("app", ownedExecFields))}
 	before := d.DeepCopy()
-	p := Compute(Input{Deployment: d, Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: DefaultSettings()})
+	p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: DefaultSettings()})
 	p.Containers[0].PreStopHook.Exec.Command[0] = "changed"
 	g.Expect(d).To(Equal(before))
 }
 
-func TestComputeNilDeployment(t *testing.T) {
+func TestComputeWithoutTemplate(t *testing.T) {
 	g := NewWithT(t)
 	p := Compute(Input{Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: DefaultSettings()})
 	g.Expect(p.Containers).To(BeEmpty())
 	g.Expect(p.TerminationGracePeriodSeconds).To(Equal(int32(70)))
-	g.Expect(Changes(nil, p)).To(HaveLen(1))
+	g.Expect(Changes(workload.Workload{}, p)).To(HaveLen(1))
 }

@@ -25,6 +25,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // BenchmarkPlanFleet10k is the plan work of a full resync at 10,000
@@ -47,8 +48,8 @@ func BenchmarkPlanFleet10k(b *testing.B) {
 		applies = 0
 		for i := range inputs {
 			p := Compute(inputs[i])
-			if len(Changes(inputs[i].Deployment, p)) > 0 {
-				_ = ApplyConfiguration(inputs[i].Deployment, p)
+			if len(Changes(inputs[i].Workload, p)) > 0 {
+				_ = ApplyConfiguration(inputs[i].Workload, p)
 				applies++
 			}
 		}
@@ -65,7 +66,7 @@ func fleetInput(i int) Input {
 		d = deployment(container("app", 8080))
 	case 1: // already carries the plan, applied by the operator
 		c := withPreStop(container("app", 8080), nativeSleep(int64(DefaultALBIPPreStopSeconds)))
-		c = withProbe(c, Compute(Input{Deployment: deployment(container("app", 8080)), Attachments: atts, Defaults: DefaultSettings()}).Containers[0].Probe)
+		c = withProbe(c, Compute(Input{Workload: workload.OfDeployment(deployment(container("app", 8080))), Attachments: atts, Defaults: DefaultSettings()}).Containers[0].Probe)
 		d = withGrace(deployment(c), int64(DefaultALBIPPreStopSeconds+DefaultShutdownSeconds))
 		d.ManagedFields = []metav1.ManagedFieldsEntry{operatorOwns(containerFields("app", ownedSleepFields+","+ownedProbeFields))}
 	case 2: // a user's shorter exec sleep, raised
@@ -80,5 +81,5 @@ func fleetInput(i int) Input {
 	}
 	d.Name = fmt.Sprintf("web-%d", i)
 	d.Namespace = fmt.Sprintf("ns-%d", i/10)
-	return Input{Deployment: d, Attachments: atts, Defaults: DefaultSettings()}
+	return Input{Workload: workload.OfDeployment(d), Attachments: atts, Defaults: DefaultSettings()}
 }

@@ -20,11 +20,11 @@ limitations under the License.
 package plan
 
 import (
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // FieldManager is the server-side apply field manager of the operator.
@@ -60,7 +60,7 @@ type Overrides struct {
 
 // Input is everything the plan is a function of.
 type Input struct {
-	Deployment  *appsv1.Deployment
+	Workload    workload.Workload
 	Attachments []discovery.Attachment
 	Defaults    Defaults
 	Overrides   Overrides

@@ -29,6 +29,7 @@ import (
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // FuzzParse feeds arbitrary label and annotation values to Parse and checks
@@ -131,7 +132,7 @@ func FuzzParse(f *testing.F) {
 		}
 		att := discovery.Attachment{LoadBalancer: discovery.ALB, TargetType: discovery.TargetIP, Container: "app", ContainerPort: 8080,
 			HealthCheck: gdv1.HealthCheck{Protocol: "HTTP", Path: "/", Port: "traffic-port", IntervalSeconds: 15, TimeoutSeconds: 5, HealthyThreshold: 2, UnhealthyThreshold: 2}}
-		p := plan.Compute(plan.Input{Deployment: d, Attachments: []discovery.Attachment{att}, Defaults: plan.DefaultSettings(), Overrides: s.Overrides})
+		p := plan.Compute(plan.Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{att}, Defaults: plan.DefaultSettings(), Overrides: s.Overrides})
 		if int64(p.TerminationGracePeriodSeconds) < int64(p.PreStopSeconds)+int64(p.ShutdownSeconds) {
 			t.Fatalf("grace %d < preStop %d + shutdown %d", p.TerminationGracePeriodSeconds, p.PreStopSeconds, p.ShutdownSeconds)
 		}

@@ -17,6 +17,9 @@ limitations under the License.
 package main
 
 import (
+	"github.com/gracefuldrain/gracefuldrain/internal/rollout"
+	views "github.com/gracefuldrain/gracefuldrain/internal/workload"
+
 	"context"
 	"fmt"
 
@@ -60,13 +63,14 @@ func runFloor(ctx context.Context, c client.Client, f *fleet, defaults plan.Defa
 
 func floorDeployment(ctx context.Context, c client.Client, w *workload, defaults plan.Defaults) error {
 	d := w.Deployment
+	view := views.OfDeployment(d)
 	found := discovery.Discover(discovery.Inputs{
-		Deployment: d, Services: []corev1.Service{*w.Service}, Ingresses: []networkingv1.Ingress{*w.Ingress},
+		Workload: view, Services: []corev1.Service{*w.Service}, Ingresses: []networkingv1.Ingress{*w.Ingress},
 	})
-	p := plan.Compute(plan.Input{Deployment: d, Attachments: found.Attachments, Defaults: defaults})
-	pending := plan.Changes(d, p)
+	p := plan.Compute(plan.Input{Workload: view, Attachments: found.Attachments, Defaults: defaults})
+	pending := plan.Changes(view, p)
 	applied := d.DeepCopy()
-	if err := c.Apply(ctx, plan.ApplyConfiguration(d, p), client.FieldOwner(plan.FieldManager), client.ForceOwnership); err != nil {
+	if err := c.Apply(ctx, plan.ApplyConfiguration(view, p), client.FieldOwner(plan.FieldManager), client.ForceOwnership); err != nil {
 		return fmt.Errorf("floor: applying %s/%s: %w", d.Namespace, d.Name, err)
 	}
 	applied.Generation++ // what the apply makes of it; the floor does not read it back
@@ -84,7 +88,8 @@ func floorDeployment(ctx context.Context, c client.Client, w *workload, defaults
 		Plan:           p,
 		Pending:        pending,
 		Applied:        true,
-		Deployment:     applied,
+		Workload:       views.OfDeployment(applied),
+		Rollout:        rollout.OfDeployment(applied),
 		GateLabelValue: awslb.ReadinessGateInjectEnabled,
 	})
 	if err := c.Status().Update(ctx, gd); err != nil {

@@ -298,7 +298,7 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 		if err != nil {
 			return false, err
 		}
-		if m.sum("workqueue_depth", `name="gracefuldrain"`) == 0 && m.sum("controller_runtime_active_workers", `controller="gracefuldrain"`) == 0 {
+		if m.sum("workqueue_depth", `name="gracefuldrain-`) == 0 && m.sum("controller_runtime_active_workers", `controller="gracefuldrain-`) == 0 {
 			idleSamples++
 		} else {
 			idleSamples = 0
@@ -328,7 +328,7 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 	if err != nil {
 		return err
 	}
-	reconcilesBefore := before.sum("controller_runtime_reconcile_total", `controller="gracefuldrain"`)
+	reconcilesBefore := before.sum("controller_runtime_reconcile_total", `controller="gracefuldrain-`)
 	stamp := fmt.Sprint(time.Now().Unix())
 	if err := parallel(ctx, 8, len(ops.Namespaces), func(i int) error {
 		ns := ops.Namespaces[i].DeepCopy()
@@ -343,7 +343,7 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 		if err != nil {
 			return false, err
 		}
-		res.resyncReconciles = m.sum("controller_runtime_reconcile_total", `controller="gracefuldrain"`) - reconcilesBefore
+		res.resyncReconciles = m.sum("controller_runtime_reconcile_total", `controller="gracefuldrain-`) - reconcilesBefore
 		return res.resyncReconciles >= float64(c.n), nil
 	}); err != nil {
 		return fmt.Errorf("waiting for the forced resync to reconcile every Deployment: %w", err)

@@ -134,7 +134,7 @@ func parseMetrics(r io.Reader) (metrics, error) {
 }
 
 // sum adds every sample of the metric whose labels contain all the given
-// fragments, e.g. sum("controller_runtime_reconcile_total", `controller="gracefuldrain"`).
+// fragments, e.g. sum("controller_runtime_reconcile_total", `controller="gracefuldrain-`) for every kind's controller.
 func (m metrics) sum(name string, labelFragments ...string) float64 {
 	total := 0.0
 next:

@@ -35,7 +35,9 @@ import (
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+	"github.com/gracefuldrain/gracefuldrain/internal/rollout"
 	"github.com/gracefuldrain/gracefuldrain/internal/slim"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 func rolledOut(gen int64, replicas int32) *appsv1.Deployment {
@@ -61,14 +63,25 @@ func ipPlan() plan.Plan {
 }
 
 func protectedInput() Input {
-	return Input{
+	in := Input{
 		Mode:           gdv1.ModeEnforce,
 		Attachments:    []discovery.Attachment{{LoadBalancer: discovery.ALB, TargetType: discovery.TargetIP, SourceKind: discovery.SourceIngress, SourceName: "web"}},
 		Plan:           ipPlan(),
-		Deployment:     rolledOut(2, 2),
 		Pods:           []corev1.Pod{pod("a", true), pod("b", true)},
 		GateLabelValue: "enabled",
 	}
+	describe(&in, rolledOut(2, 2))
+	return in
+}
+
+// deploy is the Deployment the input describes, for the tests to change.
+func deploy(in *Input) *appsv1.Deployment { return in.Workload.Object.(*appsv1.Deployment) }
+
+// describe makes the input describe d, as the reconciler does: its workload
+// view and its rollout truth, after a test changed it.
+func describe(in *Input, d *appsv1.Deployment) {
+	in.Workload = workload.OfDeployment(d)
+	in.Rollout = rollout.OfDeployment(d)
 }
 
 func TestConditions(t *testing.T) {
@@ -94,19 +107,19 @@ func TestConditions(t *testing.T) {
 			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonAuditOnly, wantMessage: "terminationGracePeriodSeconds: 30 -> 70"},
 		{name: "audit already compliant is protected", mutate: func(in *Input) { in.Mode = gdv1.ModeAudit },
 			wantReady: metav1.ConditionTrue, wantReason: gdv1.ReasonProtected},
-		{name: "just applied: rollout starts", mutate: func(in *Input) { in.Pending = pending; in.Applied = true; in.Deployment.Generation = 3 },
+		{name: "just applied: rollout starts", mutate: func(in *Input) { in.Pending = pending; in.Applied = true; deploy(in).Generation = 3 },
 			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress,
 			wantCond: map[string]string{gdv1.ConditionPlanApplied: gdv1.ReasonApplied, gdv1.ConditionReadinessGates: gdv1.ReasonPending}},
-		{name: "generation not observed", mutate: func(in *Input) { in.Deployment.Generation = 3 },
+		{name: "generation not observed", mutate: func(in *Input) { deploy(in).Generation = 3 },
 			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress, wantMessage: "observe generation 3"},
-		{name: "replicas not updated", mutate: func(in *Input) { in.Deployment.Status.UpdatedReplicas = 1 },
+		{name: "replicas not updated", mutate: func(in *Input) { deploy(in).Status.UpdatedReplicas = 1 },
 			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress, wantMessage: "1 of 2 new replicas updated"},
-		{name: "old replicas terminating", mutate: func(in *Input) { in.Deployment.Status.Replicas = 3 },
+		{name: "old replicas terminating", mutate: func(in *Input) { deploy(in).Status.Replicas = 3 },
 			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress, wantMessage: "1 old replicas pending termination"},
-		{name: "not available", mutate: func(in *Input) { in.Deployment.Status.AvailableReplicas = 0 },
+		{name: "not available", mutate: func(in *Input) { deploy(in).Status.AvailableReplicas = 0 },
 			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress, wantMessage: "0 of 2 updated replicas available"},
 		{name: "progress deadline exceeded", mutate: func(in *Input) {
-			in.Deployment.Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentProgressing, Reason: "ProgressDeadlineExceeded", Message: "ReplicaSet web-1 has timed out progressing."}}
+			deploy(in).Status.Conditions = []appsv1.DeploymentCondition{{Type: appsv1.DeploymentProgressing, Reason: "ProgressDeadlineExceeded", Message: "ReplicaSet web-1 has timed out progressing."}}
 		}, wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonRolloutInProgress, wantMessage: "stalled"},
 		{name: "pod without gate", mutate: func(in *Input) { in.Pods[1] = pod("b", false) },
 			wantReady: metav1.ConditionFalse, wantReason: gdv1.ReasonPodsWithoutGate, wantMessage: "1 of 2 pods"},
@@ -134,6 +147,7 @@ func TestConditions(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			in := protectedInput()
 			tt.mutate(&in)
+			describe(&in, deploy(&in))
 			st := Status(gdv1.GracefulDrainStatus{}, 1, in)
 			sameFromCache(t, in)
 			ready := meta.FindStatusCondition(st.Conditions, gdv1.ConditionReady)
@@ -164,7 +178,8 @@ func TestStatusKeepsTransitionTimesAndAppliedReason(t *testing.T) {
 	in := protectedInput()
 	in.Pending = []plan.Change{{Field: "terminationGracePeriodSeconds", Before: "30", After: "70"}}
 	in.Applied = true
-	in.Deployment.Generation = 3 // the apply's answer
+	deploy(&in).Generation = 3 // the apply's answer
+	describe(&in, deploy(&in))
 	first := Status(gdv1.GracefulDrainStatus{}, 1, in)
 	for i := range first.Conditions {
 		first.Conditions[i].LastTransitionTime = metav1.Unix(1000, 0)
@@ -227,8 +242,8 @@ func sameFromCache(t *testing.T, in Input) {
 	t.Helper()
 	want := Status(gdv1.GracefulDrainStatus{}, 1, in)
 	cached := in
-	d, _ := slim.DropUnread(in.Deployment.DeepCopy())
-	cached.Deployment = d.(*appsv1.Deployment)
+	d, _ := slim.DropUnread(deploy(&in).DeepCopy())
+	describe(&cached, d.(*appsv1.Deployment))
 	cached.Pods = nil
 	for i := range in.Pods {
 		p, _ := slim.Pod(in.Pods[i].DeepCopy())
@@ -252,7 +267,7 @@ func TestServing(t *testing.T) {
 		return p
 	}
 	withLiveness := func(in *Input) {
-		in.Deployment.Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", LivenessProbe: &corev1.Probe{}}}
+		deploy(in).Spec.Template.Spec.Containers = []corev1.Container{{Name: "app", LivenessProbe: &corev1.Probe{}}}
 	}
 	tests := []struct {
 		name       string
@@ -266,7 +281,7 @@ func TestServing(t *testing.T) {
 		{name: "none ready: every request fails", mutate: func(in *Input) { in.Pods = []corev1.Pod{readyPod("a", false), readyPod("b", false)} },
 			wantStatus: metav1.ConditionFalse, wantReason: gdv1.ReasonNoReadyPods, wantText: "502"},
 		{name: "no pods yet", mutate: func(in *Input) { in.Pods = nil }, wantStatus: metav1.ConditionUnknown, wantReason: gdv1.ReasonPending},
-		{name: "scaled to zero", mutate: func(in *Input) { in.Deployment.Spec.Replicas = ptr.To[int32](0); in.Pods = nil },
+		{name: "scaled to zero", mutate: func(in *Input) { deploy(in).Spec.Replicas = ptr.To[int32](0); in.Pods = nil },
 			wantStatus: metav1.ConditionTrue, wantReason: gdv1.ReasonScaledToZero},
 		{name: "liveness restart by SIGTERM", mutate: func(in *Input) { withLiveness(in); in.Pods = []corev1.Pod{restarted(143, "Error", time.Minute)} },
 			wantStatus: metav1.ConditionFalse, wantReason: gdv1.ReasonLivenessRestarts, wantText: "restarted 3 times"},
@@ -286,6 +301,7 @@ func TestServing(t *testing.T) {
 			in := protectedInput()
 			in.Now = now
 			tt.mutate(&in)
+			describe(&in, deploy(&in))
 			st := Status(gdv1.GracefulDrainStatus{}, 1, in)
 			sameFromCache(t, in)
 			c := meta.FindStatusCondition(st.Conditions, gdv1.ConditionServing)

@@ -1,0 +1,333 @@
+/*
+Copyright 2026 The gracefuldrain Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+// Package controllers holds gracefuldrain's reconcilers, their watches, field
+// indexes and cache settings, and the envtest suite. The reconcilers are thin:
+// they read from the cache, hand the objects to the pure packages under
+// internal/ (drain.Decide, report.Status), apply what those decide and write
+// the status once. docs/architecture.md maps every rule to its file.
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/conflict"
+	"github.com/gracefuldrain/gracefuldrain/internal/drain"
+	"github.com/gracefuldrain/gracefuldrain/internal/fieldowners"
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+	"github.com/gracefuldrain/gracefuldrain/internal/report"
+	"github.com/gracefuldrain/gracefuldrain/internal/settings"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
+)
+
+// Options are the operator-wide settings of the reconcilers, each a manager flag.
+type Options struct {
+	// Defaults of the plan; zero values are taken from plan.DefaultSettings().
+	Defaults plan.Defaults
+	// ForceAudit makes every namespace behave as audit: nothing but
+	// GracefulDrains is written.
+	ForceAudit bool
+	// RevertPolicy bounds re-applies against another field manager; the zero
+	// value is conflict.DefaultPolicy.
+	RevertPolicy conflict.Policy
+	// Now is the clock (tests may replace it).
+	Now func() time.Time
+}
+
+// withDefaults fills what was left zero.
+func (o Options) withDefaults() Options {
+	def := plan.DefaultSettings()
+	if o.Defaults.ALBIPPreStopSeconds == 0 {
+		o.Defaults.ALBIPPreStopSeconds = def.ALBIPPreStopSeconds
+	}
+	if o.Defaults.NLBIPPreStopSeconds == 0 {
+		o.Defaults.NLBIPPreStopSeconds = def.NLBIPPreStopSeconds
+	}
+	if o.Defaults.InstancePreStopSeconds == 0 {
+		o.Defaults.InstancePreStopSeconds = def.InstancePreStopSeconds
+	}
+	if o.Defaults.SleepMethod == "" {
+		o.Defaults.SleepMethod = def.SleepMethod
+	}
+	// ShutdownSeconds 0 is a valid choice (--shutdown-seconds=0), so it is
+	// taken as given; main.go starts the flag from the default.
+	if o.RevertPolicy.Window == 0 {
+		o.RevertPolicy = conflict.DefaultPolicy
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// WorkloadReconciler keeps one GracefulDrain per managed workload of its kind
+// and, in enforce mode, the workload's drain settings.
+type WorkloadReconciler struct {
+	client client.Client
+	// apiReader reads around the cache; used only to name the field manager
+	// that reverted the operator's fields (the cache keeps no other managers).
+	apiReader client.Reader
+	recorder  events.EventRecorder
+	kind      *workloadKind
+	opts      Options
+	// labeler is shared by every kind's reconciler.
+	labeler             *namespaceLabeler
+	targetGroupBindings *targetGroupBindingSource
+	memo                statusMemo
+}
+
+// NewDeploymentReconciler returns the reconciler of Deployments. Options left
+// zero take their defaults from the plan and conflict packages.
+func NewDeploymentReconciler(c client.Client, apiReader client.Reader, recorder events.EventRecorder, opts Options) *WorkloadReconciler {
+	return &WorkloadReconciler{
+		client:              c,
+		apiReader:           apiReader,
+		recorder:            recorder,
+		kind:                deployments,
+		opts:                opts.withDefaults(),
+		labeler:             &namespaceLabeler{client: c, recorder: recorder},
+		targetGroupBindings: &targetGroupBindingSource{},
+	}
+}
+
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=services;pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;ingressclasses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=gracefuldrain.io,resources=gracefuldrains,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=gracefuldrain.io,resources=gracefuldrains/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=elbv2.k8s.aws,resources=targetgroupbindings,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get;list;watch
+
+// Reconcile brings one workload's GracefulDrain (and, in enforce mode, its
+// drain settings) up to date: fetch, decide with pure code, apply, write the
+// status once.
+func (r *WorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	logger := log.FromContext(ctx)
+
+	obj := r.kind.newObject()
+	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
+		if apierrors.IsNotFound(err) {
+			// The ownerReference's garbage collection does the same; this is faster.
+			return ctrl.Result{}, r.deleteDrain(ctx, types.NamespacedName{Namespace: req.Namespace, Name: drainName(workload.Workload{Kind: r.kind.kind, Name: req.Name})})
+		}
+		return ctrl.Result{}, err
+	}
+	if obj.GetDeletionTimestamp() != nil {
+		return ctrl.Result{}, nil
+	}
+	w := r.kind.view(obj)
+	var ns corev1.Namespace
+	if err := r.client.Get(ctx, types.NamespacedName{Name: w.Namespace}, &ns); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !drain.Settings(&ns, w).Managed {
+		return ctrl.Result{}, r.leaveManagement(ctx, w, "not opted in")
+	}
+	neighbours, err := r.neighbours(ctx, w)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	decision := drain.Decide(drain.Input{Workload: w, Namespace: &ns, Neighbours: neighbours, Defaults: r.opts.Defaults, ForceAudit: r.opts.ForceAudit})
+	if !decision.Managed() {
+		return ctrl.Result{}, r.leaveManagement(ctx, w, "behind no AWS load balancer")
+	}
+	for _, warning := range decision.Found.Warnings {
+		logger.V(1).Info("discovery warning", "warning", warning)
+	}
+
+	key := types.NamespacedName{Namespace: w.Namespace, Name: drainName(w)}
+	gd, exists, err := r.getDrain(ctx, key)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	cachedVersion := gd.ResourceVersion
+	gd, exists = r.memo.lastWritten(key, gd, exists)
+
+	in := report.Input{
+		Mode:                  decision.Mode,
+		Problems:              decision.Problems,
+		Attachments:           decision.Found.Attachments,
+		UnresolvedTargetPorts: decision.Found.UnresolvedTargetPorts,
+		Plan:                  decision.Plan,
+		Pending:               decision.Pending,
+		GateLabelValue:        ns.Labels[awslb.ReadinessGateInjectLabel],
+		GateLabelSince:        fieldowners.OwnedSince(ns.ManagedFields, fieldowners.Label(awslb.ReadinessGateInjectLabel)),
+		Reverts:               gd.Status.Reverts,
+		Now:                   r.opts.Now(),
+	}
+	var requeue time.Duration
+	if decision.MayWrite() {
+		if err := r.trackReverts(ctx, w, gd.Status, &in); err != nil {
+			return ctrl.Result{}, err
+		}
+		if in.Holding {
+			requeue = conflict.RetryAfter(in.Reverts, in.Now, r.opts.RevertPolicy)
+		} else if in.ApplyError = r.enforce(ctx, obj, &w, &ns, &in); in.ApplyError != nil {
+			logger.Error(in.ApplyError, "applying drain plan failed")
+		}
+	}
+	in.Workload, in.Rollout = w, r.kind.rollout(obj)
+	if in.Pods, err = r.pods(ctx, w); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	if !exists {
+		if gd, err = r.createDrain(ctx, obj, key); err != nil {
+			return ctrl.Result{}, err
+		}
+		r.memo.remember(key, gd, cachedVersion)
+	}
+	newStatus := report.Status(gd.Status, gd.Generation, in)
+	r.recordWarnings(ctx, obj, gd.Status, newStatus, in.Problems)
+	if !equality.Semantic.DeepEqual(gd.Status, newStatus) {
+		if v := logger.V(1); v.Enabled() {
+			v.Info("status changed", "diff", cmp.Diff(gd.Status, newStatus))
+		}
+		patch := client.MergeFrom(gd.DeepCopy())
+		before := gd.ResourceVersion
+		gd.Status = newStatus
+		if err := r.client.Status().Patch(ctx, gd, patch); err != nil {
+			r.memo.forget(key)
+			return ctrl.Result{}, err
+		}
+		r.memo.remember(key, gd, cachedVersion, before)
+	}
+	if in.ApplyError != nil {
+		return ctrl.Result{}, in.ApplyError // retried with backoff
+	}
+	return ctrl.Result{RequeueAfter: requeue}, nil
+}
+
+// trackReverts notices another field manager undoing the plan: the workload
+// carried it at the last reconcile (PlanApplied was True) and its spec has
+// changed since so that it no longer does. After a few such reverts the
+// operator holds back instead of answering each with a new rollout.
+func (r *WorkloadReconciler) trackReverts(ctx context.Context, w workload.Workload, old gdv1.GracefulDrainStatus, in *report.Input) error {
+	applied := meta.FindStatusCondition(old.Conditions, gdv1.ConditionPlanApplied)
+	reverted := len(in.Pending) > 0 && applied != nil && applied.Status == metav1.ConditionTrue &&
+		old.DeploymentGeneration > 0 && old.DeploymentGeneration < w.Generation
+	var manager string
+	if reverted && r.apiReader != nil {
+		live := r.kind.newObject()
+		if err := r.apiReader.Get(ctx, types.NamespacedName{Namespace: w.Namespace, Name: w.Name}, live); err != nil {
+			return err
+		}
+		if names := conflict.Reverters(r.kind.view(live).ManagedFields, in.Pending); len(names) > 0 {
+			manager = names[0]
+		}
+		log.FromContext(ctx).Info("drain settings reverted by another field manager", "manager", manager, "changes", report.DescribeChanges(in.Pending))
+	}
+	in.Reverts, in.Holding = conflict.Track(old.Reverts, conflict.Observation{
+		Reverted: reverted, Manager: manager, RetryToken: w.Annotations[settings.RetryKey], Now: in.Now,
+	}, r.opts.RevertPolicy)
+	return nil
+}
+
+// enforce labels the namespace for readiness gates (first: gates are injected
+// only when a pod is created) and then applies the plan to the workload. w
+// then describes the workload as the apply left it, so that the status
+// written now is the one the next reconcile computes too: one status write
+// per apply instead of two.
+func (r *WorkloadReconciler) enforce(ctx context.Context, obj client.Object, w *workload.Workload, ns *corev1.Namespace, in *report.Input) error {
+	if in.Plan.NeedsReadinessGate {
+		if _, set := ns.Labels[awslb.ReadinessGateInjectLabel]; !set {
+			value, err := r.labeler.ensure(ctx, obj, ns)
+			if err != nil {
+				return err
+			}
+			if value != "" {
+				in.GateLabelValue = value
+			}
+		}
+	}
+	if len(in.Pending) == 0 {
+		return nil
+	}
+	generation, err := r.kind.applyPlan(ctx, r.client, *w, in.Plan)
+	if err != nil {
+		return fmt.Errorf("applying drain settings to %s: %w", w.Ref(), err)
+	}
+	appliesTotal.WithLabelValues(resourceLabel(w.Kind)).Inc()
+	in.Applied = true
+	obj.SetGeneration(generation)
+	*w = r.kind.view(obj)
+	changes := report.DescribeChanges(in.Pending)
+	r.recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventDrainSettingsApplied, "ApplyDrainPlan", "Applied drain settings: %s", changes)
+	log.FromContext(ctx).Info("applied drain settings", "changes", changes)
+	return nil
+}
+
+// getDrain returns the GracefulDrain from the cache, or a new unsaved one
+// when there is none yet.
+func (r *WorkloadReconciler) getDrain(ctx context.Context, key types.NamespacedName) (*gdv1.GracefulDrain, bool, error) {
+	gd := &gdv1.GracefulDrain{}
+	err := r.client.Get(ctx, key, gd)
+	if apierrors.IsNotFound(err) {
+		return &gdv1.GracefulDrain{}, false, nil
+	}
+	return gd, err == nil, err
+}
+
+// createDrain creates the workload's GracefulDrain, owned by the workload so
+// that it is garbage-collected with it.
+func (r *WorkloadReconciler) createDrain(ctx context.Context, owner client.Object, key types.NamespacedName) (*gdv1.GracefulDrain, error) {
+	gd := &gdv1.GracefulDrain{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}}
+	if err := controllerutil.SetControllerReference(owner, gd, r.client.Scheme()); err != nil {
+		return nil, err
+	}
+	if err := r.client.Create(ctx, gd); err != nil {
+		return nil, err
+	}
+	return gd, nil
+}
+
+// leaveManagement deletes the GracefulDrain of a workload that is no longer
+// managed; the workload keeps its settings (removing them would start a rollout).
+func (r *WorkloadReconciler) leaveManagement(ctx context.Context, w workload.Workload, why string) error {
+	key := types.NamespacedName{Namespace: w.Namespace, Name: drainName(w)}
+	r.memo.forget(key)
+	var gd gdv1.GracefulDrain
+	if err := r.client.Get(ctx, key, &gd); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	log.FromContext(ctx).Info("workload left management; deleting its GracefulDrain and leaving its spec as it is", "why", why)
+	return client.IgnoreNotFound(r.client.Delete(ctx, &gd))
+}
+
+func (r *WorkloadReconciler) deleteDrain(ctx context.Context, key types.NamespacedName) error {
+	r.memo.forget(key)
+	gd := &gdv1.GracefulDrain{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}}
+	return client.IgnoreNotFound(r.client.Delete(ctx, gd))
+}
