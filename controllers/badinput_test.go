@@ -38,6 +38,7 @@ import (
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/settings"
+	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 )
 
 // What a bad input must lead to.
@@ -335,7 +336,7 @@ func setupBadInput(t *testing.T, c badInput) string {
 	}
 	g.Expect(k8s.Create(ctx, svc)).To(Succeed())
 	if !c.noIngress {
-		ing := albIngress(ns, "web", "web", "ip")
+		ing := testsupport.ALBIngress(ns, "web", "web", "ip")
 		if c.ing != nil {
 			c.ing(ns, ing)
 		}
@@ -349,7 +350,7 @@ func setupBadInput(t *testing.T, c badInput) string {
 		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: ns},
 		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "api"}, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}},
 	})).To(Succeed())
-	g.Expect(k8s.Create(ctx, albIngress(ns, "api", "api", "ip"))).To(Succeed())
+	g.Expect(k8s.Create(ctx, testsupport.ALBIngress(ns, "api", "api", "ip"))).To(Succeed())
 	return ns
 }
 

@@ -47,6 +47,7 @@ import (
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/settings"
+	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 )
 
 const (
@@ -91,24 +92,8 @@ func albApp(t *testing.T, ns, targetType string, mutate func(*appsv1.Deployment)
 			Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
 		},
 	})).To(Succeed())
-	g.Expect(k8s.Create(ctx, albIngress(ns, "web", "web", targetType))).To(Succeed())
+	g.Expect(k8s.Create(ctx, testsupport.ALBIngress(ns, "web", "web", targetType))).To(Succeed())
 	return d
-}
-
-func albIngress(ns, name, service, targetType string) *networkingv1.Ingress {
-	return &networkingv1.Ingress{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: map[string]string{
-			"kubernetes.io/ingress.class":           "alb",
-			"alb.ingress.kubernetes.io/target-type": targetType,
-		}},
-		Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{IngressRuleValue: networkingv1.IngressRuleValue{
-			HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
-				Path: "/", PathType: ptr.To(networkingv1.PathTypePrefix),
-				Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-					Name: service, Port: networkingv1.ServiceBackendPort{Number: 80}}},
-			}}},
-		}}}},
-	}
 }
 
 func getDeployment(g Gomega, ns, name string) *appsv1.Deployment {
@@ -455,7 +440,7 @@ func TestInvalidAnnotation(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: ns},
 		Spec:       corev1.ServiceSpec{Selector: map[string]string{"app": "api"}, Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8080)}}},
 	})).To(Succeed())
-	g.Expect(k8s.Create(ctx, albIngress(ns, "api", "api", "ip"))).To(Succeed())
+	g.Expect(k8s.Create(ctx, testsupport.ALBIngress(ns, "api", "api", "ip"))).To(Succeed())
 
 	eventually(t, func(g Gomega) {
 		gd := getGD(g, ns, "web")
@@ -551,7 +536,7 @@ func TestIngressClassAndLateService(t *testing.T) {
 		},
 	}
 	g.Expect(k8s.Create(ctx, d)).To(Succeed())
-	ing := albIngress(ns, "web", "web", "ip")
+	ing := testsupport.ALBIngress(ns, "web", "web", "ip")
 	ing.Annotations = map[string]string{"alb.ingress.kubernetes.io/target-type": "ip"}
 	ing.Spec.IngressClassName = &className
 	g.Expect(k8s.Create(ctx, ing)).To(Succeed())

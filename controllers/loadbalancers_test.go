@@ -34,28 +34,18 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/settings"
+	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 )
 
 // deployment returns a Deployment "web" labelled app=web with the given containers.
 func deployment(ns string, containers ...corev1.Container) *appsv1.Deployment {
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
-		Spec: appsv1.DeploymentSpec{
-			Replicas: ptr.To[int32](2),
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
-				Spec:       corev1.PodSpec{Containers: containers},
-			},
-		},
-	}
+	return testsupport.Deployment(ns, "web", map[string]string{"app": "web"}, containers...)
 }
 
 func TestNLBIPServiceWithNamedPorts(t *testing.T) {
@@ -171,7 +161,7 @@ func TestIngressGroupThroughTwoServices(t *testing.T) {
 			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Selector: map[string]string{"app": "web"},
 				Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromString(svc.port)}}},
 		})).To(Succeed())
-		ing := albIngress(ns, svc.name, svc.name, svc.targetType)
+		ing := testsupport.ALBIngress(ns, svc.name, svc.name, svc.targetType)
 		ing.Annotations["alb.ingress.kubernetes.io/group.name"] = "shop"
 		g.Expect(k8s.Create(ctx, ing)).To(Succeed())
 	}

@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
@@ -36,7 +37,7 @@ import (
 // Service 80 -> 80, ALB Ingress with target-type ip.
 func seed000() Inputs {
 	labels := map[string]string{"app": "demo-nginx", "role": "backend"}
-	d := deployment("demo-nginx-deployment", labels, corev1.Container{
+	d := testsupport.Deployment(ns, "demo-nginx-deployment", labels, corev1.Container{
 		Name: "demo-nginx", Image: "nginx:latest",
 		Ports: []corev1.ContainerPort{{ContainerPort: 80}},
 	})
@@ -242,7 +243,7 @@ func TestIngressBackends(t *testing.T) {
 	svc := webService()
 	twoPorts := service("web", map[string]string{"app": "web"},
 		sport("http", 80, intstr.FromInt32(8080)), sport("admin", 9090, intstr.FromString("admin")))
-	dep := deployment("web", webLabels, ctr("app", cport("http", 8080), cport("admin", 9091)))
+	dep := testsupport.Deployment(ns, "web", webLabels, testsupport.Container("app", testsupport.Port("http", 8080), testsupport.Port("admin", 9091)))
 	type want struct{ service, port, container string }
 	tests := []struct {
 		name     string
@@ -354,49 +355,49 @@ func TestTargetPortResolution(t *testing.T) {
 	}{
 		{
 			name: "number declared by the second container",
-			dep:  []corev1.Container{ctr("proxy", cport("proxy", 15001)), ctr("app", cport("", 8080))},
+			dep:  []corev1.Container{testsupport.Container("proxy", testsupport.Port("proxy", 15001)), testsupport.Container("app", testsupport.Port("", 8080))},
 			port: sport("", 80, intstr.FromInt32(8080)), container: "app", cport: 8080,
 		},
 		{
 			name: "number undeclared, one container",
-			dep:  []corev1.Container{ctr("app")},
+			dep:  []corev1.Container{testsupport.Container("app")},
 			port: sport("", 80, intstr.FromInt32(8080)), container: "app", cport: 8080,
 		},
 		{
 			name: "number undeclared, two containers",
-			dep:  []corev1.Container{ctr("app"), ctr("proxy")},
+			dep:  []corev1.Container{testsupport.Container("app"), testsupport.Container("proxy")},
 			port: sport("", 80, intstr.FromInt32(8080)),
 		},
 		{
 			name: "unset targetPort means the port",
-			dep:  []corev1.Container{ctr("proxy"), ctr("app", cport("", 80))},
+			dep:  []corev1.Container{testsupport.Container("proxy"), testsupport.Container("app", testsupport.Port("", 80))},
 			port: corev1.ServicePort{Port: 80}, container: "app", cport: 80,
 		},
 		{
 			name: "name",
-			dep:  []corev1.Container{ctr("proxy", cport("metrics", 9000)), ctr("app", cport("web", 3000))},
+			dep:  []corev1.Container{testsupport.Container("proxy", testsupport.Port("metrics", 9000)), testsupport.Container("app", testsupport.Port("web", 3000))},
 			port: sport("", 80, intstr.FromString("web")), container: "app", cport: 3000,
 		},
 		{
 			name: "name no container declares",
-			dep:  []corev1.Container{ctr("app", cport("http", 3000))},
+			dep:  []corev1.Container{testsupport.Container("app", testsupport.Port("http", 3000))},
 			port: sport("", 80, intstr.FromString("web")),
 		},
 		{
 			name: "name of a port with another protocol",
-			dep:  []corev1.Container{ctr("app", udp)},
+			dep:  []corev1.Container{testsupport.Container("app", udp)},
 			port: sport("", 53, intstr.FromString("dns")),
 		},
 		{
 			name: "init containers do not serve",
-			dep:  []corev1.Container{ctr("app", cport("http", 8080))},
-			init: []corev1.Container{ctr("setup", cport("web", 3000))},
+			dep:  []corev1.Container{testsupport.Container("app", testsupport.Port("http", 8080))},
+			init: []corev1.Container{testsupport.Container("setup", testsupport.Port("web", 3000))},
 			port: sport("", 80, intstr.FromString("web")),
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dep := deployment("web", webLabels, tt.dep...)
+			dep := testsupport.Deployment(ns, "web", webLabels, tt.dep...)
 			dep.Spec.Template.Spec.InitContainers = tt.init
 			svc := service("web", map[string]string{"app": "web"}, tt.port)
 			r := Discover(Inputs{
@@ -485,7 +486,7 @@ func TestNamespaces(t *testing.T) {
 }
 
 func TestDeterministicOrder(t *testing.T) {
-	dep := deployment("web", webLabels, ctr("app", cport("http", 8080)))
+	dep := testsupport.Deployment(ns, "web", webLabels, testsupport.Container("app", testsupport.Port("http", 8080)))
 	sel := map[string]string{"app": "web"}
 	services := []corev1.Service{
 		service("web", sel, sport("http", 80, intstr.FromInt32(8080)), sport("https", 443, intstr.FromInt32(8080))),
@@ -554,7 +555,7 @@ func TestDiscoverOddInputs(t *testing.T) {
 	noPorts.Spec.Ports = nil
 	noLabels := webDeployment()
 	noLabels.Spec.Template.Labels = nil
-	noContainers := deployment("web", webLabels)
+	noContainers := testsupport.Deployment(ns, "web", webLabels)
 
 	tests := []struct {
 		name        string

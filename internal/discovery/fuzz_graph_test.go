@@ -29,27 +29,9 @@ import (
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/slim"
+	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
-
-// byteSource turns fuzz bytes into choices; past the end it yields zeros, so
-// every input is a valid (if small) object graph.
-type byteSource struct {
-	b []byte
-	i int
-}
-
-func (s *byteSource) next() byte {
-	if s.i >= len(s.b) {
-		return 0
-	}
-	s.i++
-	return s.b[s.i-1]
-}
-
-func (s *byteSource) pick(n int) int { return int(s.next()) % n }
-
-func pickFrom[T any](s *byteSource, items ...T) T { return items[s.pick(len(items))] }
 
 // Small pools, so that random graphs often connect: names, labels and
 // annotation values collide on purpose. raw is the fuzzer's own string.
@@ -60,53 +42,53 @@ var (
 	graphClasses   = []string{"alb", "nginx", "eks", "gone", ""}
 )
 
-func graphValue(s *byteSource, raw string) string {
-	return pickFrom(s, raw, "", "ip", "instance", "HTTP", "https", "TCP", "GRPC", "HTTP2", "/", "/healthz", "healthz",
+func graphValue(s *testsupport.ByteSource, raw string) string {
+	return testsupport.PickFrom(s, raw, "", "ip", "instance", "HTTP", "https", "TCP", "GRPC", "HTTP2", "/", "/healthz", "healthz",
 		"traffic-port", "http", "8080", "0", "-1", "1.5", "99999999999", "15", "5", "300", "200-299", "12",
 		"deregistration_delay.timeout_seconds=30", "deregistration_delay.timeout_seconds=x", "=", "a", "external", "nlb-ip")
 }
 
 var graphKeys = append(append([]string{}, allKeys...), awslb.AnnotationNLBType, awslb.AnnotationIngressClass)
 
-func graphAnnotations(s *byteSource, raw string) map[string]string {
-	n := s.pick(4)
+func graphAnnotations(s *testsupport.ByteSource, raw string) map[string]string {
+	n := s.Pick(4)
 	if n == 0 {
 		return nil
 	}
 	m := map[string]string{}
 	for range n {
-		m[pickFrom(s, graphKeys...)] = graphValue(s, raw)
+		m[testsupport.PickFrom(s, graphKeys...)] = graphValue(s, raw)
 	}
 	return m
 }
 
-func graphService(s *byteSource, raw string) corev1.Service {
+func graphService(s *testsupport.ByteSource, raw string) corev1.Service {
 	svc := corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: pickFrom(s, append(graphNames, "web", "web", "web")...), Namespace: pickFrom(s, ns, ns, ns, "other", ""), Annotations: graphAnnotations(s, raw)},
+		ObjectMeta: metav1.ObjectMeta{Name: testsupport.PickFrom(s, append(graphNames, "web", "web", "web")...), Namespace: testsupport.PickFrom(s, ns, ns, ns, "other", ""), Annotations: graphAnnotations(s, raw)},
 		Spec: corev1.ServiceSpec{
-			Selector: pickFrom(s, append(graphLabels, map[string]string{"app": "web"}, map[string]string{"app": "web"})...),
-			Type:     pickFrom(s, corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeExternalName, ""),
+			Selector: testsupport.PickFrom(s, append(graphLabels, map[string]string{"app": "web"}, map[string]string{"app": "web"})...),
+			Type:     testsupport.PickFrom(s, corev1.ServiceTypeClusterIP, corev1.ServiceTypeNodePort, corev1.ServiceTypeLoadBalancer, corev1.ServiceTypeExternalName, ""),
 		},
 	}
-	if s.pick(4) == 0 {
-		svc.Spec.LoadBalancerClass = pickFrom(s, &[]string{awslb.LoadBalancerClassNLB}[0], &[]string{"other"}[0], &[]string{""}[0])
+	if s.Pick(4) == 0 {
+		svc.Spec.LoadBalancerClass = testsupport.PickFrom(s, &[]string{awslb.LoadBalancerClassNLB}[0], &[]string{"other"}[0], &[]string{""}[0])
 	}
-	if s.pick(4) == 0 {
+	if s.Pick(4) == 0 {
 		svc.Spec.ExternalTrafficPolicy = corev1.ServiceExternalTrafficPolicyLocal
-		svc.Spec.HealthCheckNodePort = int32(s.pick(3)) * 30000
+		svc.Spec.HealthCheckNodePort = int32(s.Pick(3)) * 30000
 	}
-	for range 1 + s.pick(3) {
+	for range 1 + s.Pick(3) {
 		sp := corev1.ServicePort{
-			Name:     pickFrom(s, graphPortNames...),
-			Port:     pickFrom[int32](s, 80, 80, 80, 443, 8080, 0, 9090),
-			Protocol: pickFrom(s, corev1.ProtocolTCP, "", corev1.ProtocolUDP),
-			NodePort: pickFrom[int32](s, 0, 30080),
+			Name:     testsupport.PickFrom(s, graphPortNames...),
+			Port:     testsupport.PickFrom[int32](s, 80, 80, 80, 443, 8080, 0, 9090),
+			Protocol: testsupport.PickFrom(s, corev1.ProtocolTCP, "", corev1.ProtocolUDP),
+			NodePort: testsupport.PickFrom[int32](s, 0, 30080),
 		}
-		switch s.pick(4) {
+		switch s.Pick(4) {
 		case 0:
-			sp.TargetPort = intstr.FromInt32(pickFrom[int32](s, 8080, 9090, 0, 1))
+			sp.TargetPort = intstr.FromInt32(testsupport.PickFrom[int32](s, 8080, 9090, 0, 1))
 		case 1:
-			sp.TargetPort = intstr.FromString(pickFrom(s, graphPortNames...))
+			sp.TargetPort = intstr.FromString(testsupport.PickFrom(s, graphPortNames...))
 		case 2:
 			sp.TargetPort = intstr.Parse(raw)
 		}
@@ -115,16 +97,16 @@ func graphService(s *byteSource, raw string) corev1.Service {
 	return svc
 }
 
-func graphBackend(s *byteSource, raw string) networkingv1.IngressBackend {
-	if s.pick(12) == 0 {
+func graphBackend(s *testsupport.ByteSource, raw string) networkingv1.IngressBackend {
+	if s.Pick(12) == 0 {
 		return networkingv1.IngressBackend{} // resource backend or empty
 	}
-	b := &networkingv1.IngressServiceBackend{Name: pickFrom(s, append(graphNames, "web", "web")...)}
-	switch s.pick(4) {
+	b := &networkingv1.IngressServiceBackend{Name: testsupport.PickFrom(s, append(graphNames, "web", "web")...)}
+	switch s.Pick(4) {
 	case 0:
-		b.Port.Number = pickFrom[int32](s, 80, 443, 8080, 0)
+		b.Port.Number = testsupport.PickFrom[int32](s, 80, 443, 8080, 0)
 	case 1:
-		b.Port.Name = pickFrom(s, graphPortNames...)
+		b.Port.Name = testsupport.PickFrom(s, graphPortNames...)
 	case 2:
 		b.Port.Name = raw
 	default:
@@ -133,29 +115,29 @@ func graphBackend(s *byteSource, raw string) networkingv1.IngressBackend {
 	return networkingv1.IngressBackend{Service: b}
 }
 
-func graphIngress(s *byteSource, raw string) networkingv1.Ingress {
+func graphIngress(s *testsupport.ByteSource, raw string) networkingv1.Ingress {
 	ing := networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{
-		Name: pickFrom(s, "web", "api", "x"), Namespace: pickFrom(s, ns, ns, "other", ""), Annotations: graphAnnotations(s, raw),
+		Name: testsupport.PickFrom(s, "web", "api", "x"), Namespace: testsupport.PickFrom(s, ns, ns, "other", ""), Annotations: graphAnnotations(s, raw),
 	}}
-	if s.pick(2) == 0 {
+	if s.Pick(2) == 0 {
 		if ing.Annotations == nil {
 			ing.Annotations = map[string]string{}
 		}
 		ing.Annotations[awslb.AnnotationIngressClass] = awslb.IngressClassALB
 	}
-	if s.pick(3) == 0 {
-		c := pickFrom(s, graphClasses...)
+	if s.Pick(3) == 0 {
+		c := testsupport.PickFrom(s, graphClasses...)
 		ing.Spec.IngressClassName = &c
 	}
-	if s.pick(3) == 0 {
+	if s.Pick(3) == 0 {
 		b := graphBackend(s, raw)
 		ing.Spec.DefaultBackend = &b
 	}
-	for range 1 + s.pick(2) {
+	for range 1 + s.Pick(2) {
 		rule := networkingv1.IngressRule{}
-		if s.pick(4) != 0 {
+		if s.Pick(4) != 0 {
 			rule.HTTP = &networkingv1.HTTPIngressRuleValue{}
-			for range 1 + s.pick(2) {
+			for range 1 + s.Pick(2) {
 				rule.HTTP.Paths = append(rule.HTTP.Paths, networkingv1.HTTPIngressPath{Path: "/", Backend: graphBackend(s, raw)})
 			}
 		}
@@ -164,25 +146,25 @@ func graphIngress(s *byteSource, raw string) networkingv1.Ingress {
 	return ing
 }
 
-func graphDeployment(s *byteSource, raw string) *appsv1.Deployment {
+func graphDeployment(s *testsupport.ByteSource, raw string) *appsv1.Deployment {
 	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: pickFrom(s, ns, ns, "")},
+		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: testsupport.PickFrom(s, ns, ns, "")},
 		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{
-			ObjectMeta: metav1.ObjectMeta{Labels: pickFrom(s, append(graphLabels, webLabels, webLabels, webLabels, webLabels)...)},
+			ObjectMeta: metav1.ObjectMeta{Labels: testsupport.PickFrom(s, append(graphLabels, webLabels, webLabels, webLabels, webLabels)...)},
 		}},
 	}
-	for i := range 1 + s.pick(3) {
-		c := corev1.Container{Name: pickFrom(s, "app", "side", "app", "proxy") + strconv.Itoa(i)}
-		for range s.pick(3) {
+	for i := range 1 + s.Pick(3) {
+		c := corev1.Container{Name: testsupport.PickFrom(s, "app", "side", "app", "proxy") + strconv.Itoa(i)}
+		for range s.Pick(3) {
 			c.Ports = append(c.Ports, corev1.ContainerPort{
-				Name:          pickFrom(s, graphPortNames[0], graphPortNames[1], graphPortNames[2], raw),
-				ContainerPort: pickFrom[int32](s, 8080, 9090, 80, 1),
-				Protocol:      pickFrom(s, corev1.ProtocolTCP, "", corev1.ProtocolUDP),
+				Name:          testsupport.PickFrom(s, graphPortNames[0], graphPortNames[1], graphPortNames[2], raw),
+				ContainerPort: testsupport.PickFrom[int32](s, 8080, 9090, 80, 1),
+				Protocol:      testsupport.PickFrom(s, corev1.ProtocolTCP, "", corev1.ProtocolUDP),
 			})
 		}
 		d.Spec.Template.Spec.Containers = append(d.Spec.Template.Spec.Containers, c)
 	}
-	if s.pick(3) == 0 {
+	if s.Pick(3) == 0 {
 		d.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "init", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}}}
 	}
 	return d
@@ -192,19 +174,19 @@ func graphDeployment(s *byteSource, raw string) *appsv1.Deployment {
 // Ingresses and IngressClasses from fuzz bytes (also used by plan's fuzz test
 // through its own copy: packages cannot share test helpers).
 func randomGraph(data []byte, raw string) Inputs {
-	s := &byteSource{b: data}
+	s := testsupport.NewByteSource(data)
 	in := Inputs{Workload: workload.OfDeployment(graphDeployment(s, raw))}
-	for range 1 + s.pick(4) {
+	for range 1 + s.Pick(4) {
 		in.Services = append(in.Services, graphService(s, raw))
 	}
-	for range 1 + s.pick(3) {
+	for range 1 + s.Pick(3) {
 		in.Ingresses = append(in.Ingresses, graphIngress(s, raw))
 	}
-	for range s.pick(4) {
-		name := pickFrom(s, graphClasses...)
-		ctrl := pickFrom(s, awslb.ControllerALB, awslb.ControllerEKSAutoALB, "k8s.io/ingress-nginx", "", raw)
-		c := ingressClass(name, ctrl, s.pick(2) == 0)
-		c.CreationTimestamp = metav1.Unix(int64(s.pick(3)), 0)
+	for range s.Pick(4) {
+		name := testsupport.PickFrom(s, graphClasses...)
+		ctrl := testsupport.PickFrom(s, awslb.ControllerALB, awslb.ControllerEKSAutoALB, "k8s.io/ingress-nginx", "", raw)
+		c := ingressClass(name, ctrl, s.Pick(2) == 0)
+		c.CreationTimestamp = metav1.Unix(int64(s.Pick(3)), 0)
 		in.IngressClasses = append(in.IngressClasses, c)
 	}
 	return in

@@ -22,15 +22,15 @@ import (
 	"strings"
 	"testing"
 
-	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 )
 
 // Builders for the objects discovery reads. Everything lives in namespace
@@ -40,30 +40,9 @@ const ns = "shop"
 
 var webLabels = map[string]string{"app": "web", "tier": "frontend"}
 
-func deployment(name string, labels map[string]string, containers ...corev1.Container) *appsv1.Deployment {
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: containers},
-			},
-		},
-	}
-}
-
 // webDeployment is one container "app" listening on 8080 named "http".
 func webDeployment() *appsv1.Deployment {
-	return deployment("web", webLabels, ctr("app", cport("http", 8080)))
-}
-
-func ctr(name string, ports ...corev1.ContainerPort) corev1.Container {
-	return corev1.Container{Name: name, Image: "example/" + name, Ports: ports}
-}
-
-func cport(name string, n int32) corev1.ContainerPort {
-	return corev1.ContainerPort{Name: name, ContainerPort: n, Protocol: corev1.ProtocolTCP}
+	return testsupport.Deployment(ns, "web", webLabels, testsupport.Container("app", testsupport.Port("http", 8080)))
 }
 
 // service is of type NodePort, as ALB instance targets (the default) need.

@@ -21,11 +21,10 @@ import (
 	"slices"
 	"strconv"
 
-	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
 )

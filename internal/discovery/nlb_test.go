@@ -20,12 +20,11 @@ import (
 	"strings"
 	"testing"
 
-	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )

@@ -27,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
@@ -110,7 +111,7 @@ func FuzzDiscover(f *testing.F) {
 		svc.Spec.Ports[0].Name = portName
 		svc.Spec.Ports[0].TargetPort = intstr.Parse(portName)
 		ing := ingAnnotated(albIngress("web", backend("web", 443), namedBackend("web", portName)), kv...)
-		dep := deployment("web", webLabels, ctr("app", cport(portName, 8080)), ctr("side"))
+		dep := testsupport.Deployment(ns, "web", webLabels, testsupport.Container("app", testsupport.Port(portName, 8080)), testsupport.Container("side"))
 		tgbs := []TargetGroupBinding{
 			{Namespace: ns, Name: "web", ServiceName: "web", ServicePort: intstr.FromInt32(443), TargetType: TargetType(value)},
 			{Namespace: ns, Name: "by-name", ServiceName: "web", ServicePort: intstr.FromString(portName)},

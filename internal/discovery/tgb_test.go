@@ -22,15 +22,15 @@ import (
 	"strings"
 	"testing"
 
-	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/invalid"
+	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
@@ -159,7 +159,7 @@ func TestTargetGroupBindingDiscovery(t *testing.T) {
 }
 
 func TestTargetGroupBindingNoContainerServesPort(t *testing.T) {
-	dep := deployment("web", webLabels, ctr("app", cport("http", 8080)), ctr("side", cport("metrics", 9090)))
+	dep := testsupport.Deployment(ns, "web", webLabels, testsupport.Container("app", testsupport.Port("http", 8080)), testsupport.Container("side", testsupport.Port("metrics", 9090)))
 	svc := service("web", map[string]string{"app": "web"}, sport("admin", 81, intstr.FromInt32(7000)))
 	r := Discover(Inputs{Workload: workload.OfDeployment(dep), Services: []corev1.Service{svc},
 		TargetGroupBindings: []TargetGroupBinding{tgb("admin-tg", "web", intstr.FromString("admin"), TargetIP)}})

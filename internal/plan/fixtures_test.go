@@ -23,9 +23,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 )
 
 // seed000 is the Deployment of field report 000: nginx, one container port
@@ -64,21 +64,12 @@ func seed000Attachment() discovery.Attachment {
 
 // deployment is a Deployment named web in shop with the given containers.
 func deployment(containers ...corev1.Container) *appsv1.Deployment {
-	labels := map[string]string{"app": "web"}
-	return &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec:       corev1.PodSpec{Containers: containers},
-			},
-		},
-	}
+	return testsupport.Deployment("shop", "web", map[string]string{"app": "web"}, containers...)
 }
 
+// container declares unnamed ports.
 func container(name string, ports ...int32) corev1.Container {
-	c := corev1.Container{Name: name, Image: "example/" + name}
+	c := testsupport.Container(name)
 	for _, p := range ports {
 		c.Ports = append(c.Ports, corev1.ContainerPort{ContainerPort: p})
 	}

@@ -21,41 +21,21 @@ import (
 	"strconv"
 	"testing"
 
-	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
-type fuzzBytes struct {
-	b []byte
-	i int
-}
-
-func (s *fuzzBytes) next() byte {
-	if s.i >= len(s.b) {
-		return 0
-	}
-	s.i++
-	return s.b[s.i-1]
-}
-
-func (s *fuzzBytes) pick(n int) int { return int(s.next()) % n }
-
-func (s *fuzzBytes) int32(lo, hi int32) int32 {
-	v := int32(s.next())<<8 | int32(s.next())
-	return lo + v%(hi-lo+1)
-}
-
 // randomHook is a user's preStop hook of every kind the plan distinguishes.
-func randomHook(s *fuzzBytes) *corev1.LifecycleHandler {
-	n := int64(s.int32(0, 400))
-	switch s.pick(9) {
+func randomHook(s *testsupport.ByteSource) *corev1.LifecycleHandler {
+	n := int64(s.Int32(0, 400))
+	switch s.Pick(9) {
 	case 1:
 		return nativeSleep(n)
 	case 2:
@@ -74,8 +54,8 @@ func randomHook(s *fuzzBytes) *corev1.LifecycleHandler {
 	return nil
 }
 
-func randomProbe(s *fuzzBytes) *corev1.Probe {
-	switch s.pick(4) {
+func randomProbe(s *testsupport.ByteSource) *corev1.Probe {
+	switch s.Pick(4) {
 	case 1:
 		return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/user", Port: intstr.FromInt32(8080)}}, PeriodSeconds: 3}
 	case 2:
@@ -84,26 +64,26 @@ func randomProbe(s *fuzzBytes) *corev1.Probe {
 	return nil
 }
 
-func randomAttachment(s *fuzzBytes, containers []string) discovery.Attachment {
+func randomAttachment(s *testsupport.ByteSource, containers []string) discovery.Attachment {
 	a := discovery.Attachment{
-		LoadBalancer: []discovery.LoadBalancer{discovery.ALB, discovery.NLB}[s.pick(2)],
+		LoadBalancer: []discovery.LoadBalancer{discovery.ALB, discovery.NLB}[s.Pick(2)],
 		SourceKind:   discovery.SourceIngress, SourceName: "web", ServiceName: "web", ServicePort: "80",
-		TargetType: []discovery.TargetType{discovery.TargetIP, discovery.TargetInstance}[s.pick(2)],
+		TargetType: []discovery.TargetType{discovery.TargetIP, discovery.TargetInstance}[s.Pick(2)],
 		HealthCheck: gdv1.HealthCheck{
-			Protocol:           []string{"HTTP", "HTTPS", "TCP", "GRPC", "http"}[s.pick(5)],
-			Path:               []string{"/", "/healthz", "", "/AWS.ALB/healthcheck"}[s.pick(4)],
-			Port:               []string{"traffic-port", "8080", "9090", "30080"}[s.pick(4)],
-			IntervalSeconds:    s.int32(5, 300),
-			TimeoutSeconds:     s.int32(2, 120),
-			HealthyThreshold:   s.int32(2, 10),
-			UnhealthyThreshold: s.int32(2, 10),
-			SuccessCodes:       []string{"", "200", "200-399", "200-499", "12", "200,404"}[s.pick(6)],
+			Protocol:           []string{"HTTP", "HTTPS", "TCP", "GRPC", "http"}[s.Pick(5)],
+			Path:               []string{"/", "/healthz", "", "/AWS.ALB/healthcheck"}[s.Pick(4)],
+			Port:               []string{"traffic-port", "8080", "9090", "30080"}[s.Pick(4)],
+			IntervalSeconds:    s.Int32(5, 300),
+			TimeoutSeconds:     s.Int32(2, 120),
+			HealthyThreshold:   s.Int32(2, 10),
+			UnhealthyThreshold: s.Int32(2, 10),
+			SuccessCodes:       []string{"", "200", "200-399", "200-499", "12", "200,404"}[s.Pick(6)],
 		},
-		DeregistrationDelaySeconds: s.int32(0, 3600),
+		DeregistrationDelaySeconds: s.Int32(0, 3600),
 	}
-	if len(containers) > 0 && s.pick(5) != 0 {
-		a.Container = containers[s.pick(len(containers))]
-		a.ContainerPort = []int32{8080, 9090, 80}[s.pick(3)]
+	if len(containers) > 0 && s.Pick(5) != 0 {
+		a.Container = containers[s.Pick(len(containers))]
+		a.ContainerPort = []int32{8080, 9090, 80}[s.Pick(3)]
 	}
 	return a
 }
@@ -128,12 +108,12 @@ func FuzzPlanApply(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s := &fuzzBytes{b: data}
+		s := testsupport.NewByteSource(data)
 		var containers []corev1.Container
 		var names []string
-		for i := range 1 + s.pick(3) {
+		for i := range 1 + s.Pick(3) {
 			name := []string{"app", "side", "proxy"}[i]
-			c := container(name, []int32{8080, 9090, 80}[s.pick(3)])
+			c := container(name, []int32{8080, 9090, 80}[s.Pick(3)])
 			if h := randomHook(s); h != nil {
 				c = withPreStop(c, h)
 			}
@@ -144,26 +124,26 @@ func FuzzPlanApply(f *testing.F) {
 			names = append(names, name)
 		}
 		d := deployment(containers...)
-		if s.pick(3) != 0 {
-			d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To(int64(s.int32(0, 5000)))
+		if s.Pick(3) != 0 {
+			d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To(int64(s.Int32(0, 5000)))
 		}
 		var attachments []discovery.Attachment
-		for range 1 + s.pick(3) {
+		for range 1 + s.Pick(3) {
 			attachments = append(attachments, randomAttachment(s, names))
 		}
 		defaults := DefaultSettings()
-		defaults.ShutdownSeconds = s.int32(0, 3600)
-		if s.pick(2) == 0 {
+		defaults.ShutdownSeconds = s.Int32(0, 3600)
+		if s.Pick(2) == 0 {
 			defaults.SleepMethod = SleepExec
 		}
 		var ov Overrides
-		if s.pick(3) == 0 {
-			ov.PreStopSeconds = ptr.To(s.int32(1, 3600))
+		if s.Pick(3) == 0 {
+			ov.PreStopSeconds = ptr.To(s.Int32(1, 3600))
 		}
-		if s.pick(3) == 0 {
-			ov.ShutdownSeconds = ptr.To(s.int32(0, 3600))
+		if s.Pick(3) == 0 {
+			ov.ShutdownSeconds = ptr.To(s.Int32(0, 3600))
 		}
-		ov.LeaveReadinessProbes = s.pick(4) == 0
+		ov.LeaveReadinessProbes = s.Pick(4) == 0
 
 		in := Input{Workload: workload.OfDeployment(d), Attachments: attachments, Defaults: defaults, Overrides: ov}
 		g := NewWithT(t)

@@ -21,14 +21,13 @@ import (
 	"strconv"
 	"testing"
 
-	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
-
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
+	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/slim"
 	"github.com/gracefuldrain/gracefuldrain/internal/workload"

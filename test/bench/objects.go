@@ -26,12 +26,12 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/settings"
+	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 )
 
 // deploysPerNamespace: N Deployments are spread over N/10 opted-in namespaces.
@@ -78,53 +78,23 @@ func newFleet(prefix string, n int) *fleet {
 func newWorkload(ns, name string) *workload {
 	labels := map[string]string{"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "bench"}
 	selector := map[string]string{"app.kubernetes.io/name": name}
-	return &workload{
-		Deployment: &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
-			Spec: appsv1.DeploymentSpec{
-				Replicas: ptr.To[int32](2),
-				Selector: &metav1.LabelSelector{MatchLabels: selector},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: labels},
-					Spec: corev1.PodSpec{Containers: []corev1.Container{{
-						Name:  "app",
-						Image: "public.ecr.aws/nginx/nginx:1.27",
-						Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
-						Env:   []corev1.EnvVar{{Name: "APP_NAME", Value: name}, {Name: "LOG_LEVEL", Value: "info"}},
-						Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-							corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi"),
-						}},
-					}}},
-				},
-			},
-		},
-		Service: &corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels},
-			Spec: corev1.ServiceSpec{
-				Selector: selector,
-				Ports:    []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}},
-			},
-		},
-		Ingress: &networkingv1.Ingress{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels, Annotations: map[string]string{
-				"kubernetes.io/ingress.class":                "alb",
-				"alb.ingress.kubernetes.io/target-type":      "ip",
-				"alb.ingress.kubernetes.io/scheme":           "internet-facing",
-				"alb.ingress.kubernetes.io/healthcheck-path": "/healthz",
-			}},
-			Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{
-				Host: name + "." + ns + ".example.com",
-				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
-					Paths: []networkingv1.HTTPIngressPath{{
-						Path: "/", PathType: ptr.To(networkingv1.PathTypePrefix),
-						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-							Name: name, Port: networkingv1.ServiceBackendPort{Number: 80},
-						}},
-					}},
-				}},
-			}}},
-		},
-	}
+	app := testsupport.ALBApp(ns, name)
+	// What a real app's objects carry besides what gracefuldrain reads: the
+	// cache's memory is measured on objects of a realistic size.
+	d := app.Deployment
+	d.Labels, d.Spec.Selector.MatchLabels, d.Spec.Template.Labels = labels, selector, labels
+	c := &d.Spec.Template.Spec.Containers[0]
+	c.Image = "public.ecr.aws/nginx/nginx:1.27"
+	c.Env = []corev1.EnvVar{{Name: "APP_NAME", Value: name}, {Name: "LOG_LEVEL", Value: "info"}}
+	c.Resources = corev1.ResourceRequirements{Requests: corev1.ResourceList{
+		corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi"),
+	}}
+	app.Service.Labels, app.Service.Spec.Selector = labels, selector
+	app.Ingress.Labels = labels
+	app.Ingress.Annotations[awslb.ALBAnnotationPrefix+"scheme"] = "internet-facing"
+	app.Ingress.Annotations[awslb.AnnotationALBHealthCheckPath] = "/healthz"
+	app.Ingress.Spec.Rules[0].Host = name + "." + ns + ".example.com"
+	return &workload{Deployment: d, Service: app.Service, Ingress: app.Ingress}
 }
 
 // create sends the fleet to the API server with the (unthrottled) admin

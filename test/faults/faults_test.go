@@ -33,17 +33,16 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 )
 
 // Totals over every scenario, printed as the FAULTS_TOTAL line.
@@ -122,40 +121,9 @@ func retryCreate(ctx context.Context, o client.Object) error {
 }
 
 func appObjects(ns, name string) []client.Object {
-	labels := map[string]string{"app": name}
-	return []client.Object{
-		&appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-			Spec: appsv1.DeploymentSpec{
-				Replicas: ptr.To[int32](2),
-				Selector: &metav1.LabelSelector{MatchLabels: labels},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: labels},
-					Spec: corev1.PodSpec{Containers: []corev1.Container{{
-						Name: "app", Image: "example/web:1",
-						Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}},
-					}}},
-				},
-			},
-		},
-		&corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
-			Spec:       corev1.ServiceSpec{Selector: labels, Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http")}}},
-		},
-		&networkingv1.Ingress{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Annotations: map[string]string{
-				"kubernetes.io/ingress.class":           "alb",
-				"alb.ingress.kubernetes.io/target-type": "ip",
-			}},
-			Spec: networkingv1.IngressSpec{Rules: []networkingv1.IngressRule{{IngressRuleValue: networkingv1.IngressRuleValue{
-				HTTP: &networkingv1.HTTPIngressRuleValue{Paths: []networkingv1.HTTPIngressPath{{
-					Path: "/", PathType: ptr.To(networkingv1.PathTypePrefix),
-					Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
-						Name: name, Port: networkingv1.ServiceBackendPort{Number: 80}}},
-				}}},
-			}}}},
-		},
-	}
+	app := testsupport.ALBApp(ns, name)
+	app.Deployment.Spec.Template.Spec.Containers[0].Image = "example/web:1"
+	return []client.Object{app.Deployment, app.Service, app.Ingress}
 }
 
 func must(t *testing.T, err error) {
