@@ -8,7 +8,7 @@ FUZZTIME="${FUZZTIME:-30s}"
 
 # package  target
 TARGETS=(
-  "./internal/annotations FuzzParse"
+  "./internal/settings FuzzParse"
   "./internal/discovery FuzzDiscover"
   "./internal/discovery FuzzDiscoverGraph"
   "./internal/plan FuzzCompute"
