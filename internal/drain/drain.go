@@ -61,7 +61,9 @@ type Decision struct {
 // Settings reads the workload's own settings against its namespace. A
 // workload whose namespace has not opted in is never looked at further.
 func Settings(ns *corev1.Namespace, w workload.Workload) settings.Effective {
-	return settings.Parse("Namespace "+ns.Name, ns.Labels, w.Ref(), w.Annotations)
+	return settings.Parse(
+		settings.Source{Ref: "Namespace " + ns.Name, Labels: ns.Labels, Annotations: ns.Annotations},
+		settings.Source{Ref: w.Ref(), Annotations: w.Annotations})
 }
 
 // Decide computes the decision. It reads nothing but its input.

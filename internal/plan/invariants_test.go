@@ -19,6 +19,7 @@ package plan
 import (
 	"math"
 	"strconv"
+	"strings"
 	"testing"
 
 	. "github.com/onsi/gomega"
@@ -53,6 +54,12 @@ func checkInvariants(g Gomega, in Input, p Plan) {
 	fromCache.Workload = workload.OfDeployment(cached.(*appsv1.Deployment))
 	g.Expect(Compute(fromCache)).To(Equal(p), "same plan from the cached Deployment")
 	g.Expect(Changes(fromCache.Workload, p)).To(Equal(Changes(in.Workload, p)), "same changes from the cached Deployment")
+	// The admission webhook puts the plan into a user's write with Mutate:
+	// afterwards nothing is pending but what only an apply can do (removing
+	// the operator's share of a probe other managers co-own).
+	mutated := workload.OfDeployment(in.Workload.Object.DeepCopyObject().(*appsv1.Deployment))
+	Mutate(mutated, p)
+	g.Expect(withoutSharedProbeRemovals(Changes(mutated, p), mutated)).To(BeEmpty(), "pending after Mutate")
 
 	g.Expect(p.Containers).To(HaveLen(len(spec.Containers)))
 	for i, cp := range p.Containers {
@@ -154,15 +161,51 @@ func TestInvariantsSweep(t *testing.T) {
 				in := input(attachments, graces[n%len(graces)], hook, ov, methods[n%len(methods)])
 				s := newFakeAPIServer(t)
 				s.update(in.Workload.Object.(*appsv1.Deployment), "kubectl-client-side-apply")
+				// The same plan through the webhook: Mutate on the object as the
+				// API server holds it, before the operator's apply.
+				admitted := s.deployment()
 				s.applyPlan(in)
 				in.Workload = workload.OfDeployment(s.deployment())
 				p := Compute(in)
 				g := NewWithT(t)
 				checkInvariants(g, in, p)
 				g.Expect(Changes(in.Workload, p)).To(BeEmpty(), "input %d: changes after apply", n)
+				Mutate(workload.OfDeployment(admitted), Compute(Input{Workload: workload.OfDeployment(admitted),
+					Attachments: in.Attachments, Defaults: in.Defaults, Overrides: in.Overrides}))
+				applyAPIDefaults(admitted)
+				g.Expect(drainFields(admitted)).To(Equal(drainFields(s.deployment())), "input %d: Mutate and server-side apply disagree", n)
 			}
 		}
 	}
+}
+
+// drainFields are the fields the plan sets, as they read in a Deployment.
+func drainFields(d *appsv1.Deployment) map[string]any {
+	out := map[string]any{"grace": d.Spec.Template.Spec.TerminationGracePeriodSeconds}
+	for _, c := range d.Spec.Template.Spec.Containers {
+		var preStop *corev1.LifecycleHandler
+		if c.Lifecycle != nil {
+			preStop = c.Lifecycle.PreStop
+		}
+		out[c.Name+".preStop"] = preStop
+		out[c.Name+".readinessProbe"] = c.ReadinessProbe
+	}
+	return out
+}
+
+// withoutSharedProbeRemovals drops the changes only an apply makes: the
+// removal of the operator's fields of a probe that other managers co-own.
+func withoutSharedProbeRemovals(changes []Change, w workload.Workload) []Change {
+	own := Owned(w.ManagedFields)
+	var out []Change
+	for _, ch := range changes {
+		name, _, _ := strings.Cut(strings.TrimPrefix(ch.Field, "containers["), "]")
+		if strings.HasSuffix(ch.Field, ".readinessProbe") && own.Containers[name].ReadinessProbeOthers {
+			continue
+		}
+		out = append(out, ch)
+	}
+	return out
 }
 
 // FuzzCompute checks the invariants on arbitrary numbers. Run with

@@ -66,7 +66,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		nsCopy, annCopy := clone(nsLabels), clone(ann)
-		s := Parse("Namespace shop", nsLabels, "Deployment shop/web", ann)
+		s := Parse(Source{Ref: "Namespace shop", Labels: nsLabels}, Source{Ref: "Deployment shop/web", Annotations: ann})
 		if !equalMaps(nsLabels, nsCopy) || !equalMaps(ann, annCopy) {
 			t.Fatal("Parse modified its input")
 		}

@@ -42,7 +42,29 @@ const (
 	ReadinessProbeKey = "gracefuldrain.io/readiness-probe"
 	// RetryKey: setting it to a new value makes the operator re-apply after a Conflict.
 	RetryKey = "gracefuldrain.io/retry"
+	// AdoptKey, a Namespace or workload annotation (the workload's wins), says
+	// how a workload that exists without the plan gets it: now or next-rollout.
+	AdoptKey = "gracefuldrain.io/adopt"
 )
+
+// Adopt is how a workload that exists without the plan gets it.
+type Adopt string
+
+const (
+	// AdoptNow: the operator applies the plan at once (one rollout).
+	AdoptNow Adopt = "now"
+	// AdoptNextRollout: the operator writes nothing; the user's next change
+	// of the pod template carries the plan through the admission webhook.
+	AdoptNextRollout Adopt = "next-rollout"
+)
+
+// Source is an object settings are read from: how messages name it, its
+// labels and its annotations.
+type Source struct {
+	Ref         string // for example "Namespace shop" or "Deployment shop/web"
+	Labels      map[string]string
+	Annotations map[string]string
+}
 
 // Bounds for the seconds overrides. An hour is far beyond any load balancer's
 // deregistration propagation; a larger value is almost certainly a typo.
@@ -59,16 +81,18 @@ type Effective struct {
 	Managed   bool
 	Mode      gdv1.Mode
 	Overrides plan.Overrides
+	// Adopt is how the workload gets the plan when it exists without it.
+	Adopt Adopt
 	// Problems are invalid values; when non-empty nothing may be changed.
 	Problems []invalid.Setting
 }
 
-// Parse combines the namespace's labels with the Deployment's annotations.
-// namespaceRef and deploymentRef name the objects in Problems, e.g. "Namespace shop".
-// A namespace without the label is not managed, whatever the Deployment says:
-// opting in is the namespace owner's decision.
-func Parse(namespaceRef string, nsLabels map[string]string, deploymentRef string, annotations map[string]string) Effective {
-	nsValue, labelled := nsLabels[ModeKey]
+// Parse combines the namespace's label and annotations with the workload's
+// annotations. A namespace without the label is not managed, whatever the
+// workload says: opting in is the namespace owner's decision.
+func Parse(namespace, workload Source) Effective {
+	namespaceRef, deploymentRef, annotations := namespace.Ref, workload.Ref, workload.Annotations
+	nsValue, labelled := namespace.Labels[ModeKey]
 	if !labelled {
 		return Effective{Managed: false, Mode: gdv1.ModeOff}
 	}
@@ -102,6 +126,17 @@ func Parse(namespaceRef string, nsLabels map[string]string, deploymentRef string
 			s.Overrides.LeaveReadinessProbes = true
 		default:
 			s.Problems = append(s.Problems, problem(deploymentRef, ReadinessProbeKey, v, "Expected derive or leave."))
+		}
+	}
+	s.Adopt = AdoptNow
+	for _, src := range []Source{namespace, workload} { // the workload's own choice wins
+		if v, ok := src.Annotations[AdoptKey]; ok {
+			switch Adopt(v) {
+			case AdoptNow, AdoptNextRollout:
+				s.Adopt = Adopt(v)
+			default:
+				s.Problems = append(s.Problems, problem(src.Ref, AdoptKey, v, "Expected now or next-rollout."))
+			}
 		}
 	}
 	return s

@@ -30,15 +30,17 @@ func TestParse(t *testing.T) {
 	i32 := func(v int32) *int32 { return &v }
 
 	tests := []struct {
-		name        string
-		nsLabels    map[string]string
-		annotations map[string]string
-		wantManaged bool
-		wantMode    gdv1.Mode
-		wantPreStop *int32
-		wantShut    *int32
-		wantLeave   bool
-		wantProblem string // key of the single expected problem, "" for none
+		name          string
+		nsLabels      map[string]string
+		nsAnnotations map[string]string
+		annotations   map[string]string
+		wantAdopt     Adopt // "" means the default, now
+		wantManaged   bool
+		wantMode      gdv1.Mode
+		wantPreStop   *int32
+		wantShut      *int32
+		wantLeave     bool
+		wantProblem   string // key of the single expected problem, "" for none
 	}{
 		{name: "namespace not labelled", nsLabels: nil, wantManaged: false, wantMode: gdv1.ModeOff},
 		{name: "not labelled, deployment asks enforce", annotations: map[string]string{ModeKey: "enforce"}, wantManaged: false, wantMode: gdv1.ModeOff},
@@ -66,15 +68,23 @@ func TestParse(t *testing.T) {
 		{name: "readiness leave", nsLabels: enforce, annotations: map[string]string{ReadinessProbeKey: "leave"}, wantManaged: true, wantMode: gdv1.ModeEnforce, wantLeave: true},
 		{name: "readiness derive", nsLabels: enforce, annotations: map[string]string{ReadinessProbeKey: "derive"}, wantManaged: true, wantMode: gdv1.ModeEnforce},
 		{name: "readiness unknown", nsLabels: enforce, annotations: map[string]string{ReadinessProbeKey: "off"}, wantManaged: true, wantMode: gdv1.ModeEnforce, wantProblem: ReadinessProbeKey},
+		{name: "adopt next-rollout by the namespace", nsLabels: enforce, nsAnnotations: map[string]string{AdoptKey: "next-rollout"}, wantManaged: true, wantMode: gdv1.ModeEnforce, wantAdopt: AdoptNextRollout},
+		{name: "adopt: the workload's choice wins", nsLabels: enforce, nsAnnotations: map[string]string{AdoptKey: "next-rollout"}, annotations: map[string]string{AdoptKey: "now"}, wantManaged: true, wantMode: gdv1.ModeEnforce, wantAdopt: AdoptNow},
+		{name: "adopt next-rollout by the workload", nsLabels: enforce, annotations: map[string]string{AdoptKey: "next-rollout"}, wantManaged: true, wantMode: gdv1.ModeEnforce, wantAdopt: AdoptNextRollout},
+		{name: "adopt unknown on the workload", nsLabels: enforce, annotations: map[string]string{AdoptKey: "later"}, wantManaged: true, wantMode: gdv1.ModeEnforce, wantProblem: AdoptKey},
+		{name: "adopt unknown on the namespace", nsLabels: enforce, nsAnnotations: map[string]string{AdoptKey: "Now"}, wantManaged: true, wantMode: gdv1.ModeEnforce, wantProblem: AdoptKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Parse("Namespace shop", tt.nsLabels, "Deployment shop/web", tt.annotations)
+			got := Parse(Source{Ref: "Namespace shop", Labels: tt.nsLabels, Annotations: tt.nsAnnotations}, Source{Ref: "Deployment shop/web", Annotations: tt.annotations})
 			if got.Managed != tt.wantManaged || got.Mode != tt.wantMode {
 				t.Fatalf("managed=%v mode=%q, want managed=%v mode=%q", got.Managed, got.Mode, tt.wantManaged, tt.wantMode)
 			}
 			if !equalPtr(got.Overrides.PreStopSeconds, tt.wantPreStop) || !equalPtr(got.Overrides.ShutdownSeconds, tt.wantShut) {
 				t.Fatalf("overrides prestop=%v shutdown=%v", got.Overrides.PreStopSeconds, got.Overrides.ShutdownSeconds)
+			}
+			if want := tt.wantAdopt; got.Managed && tt.wantProblem == "" && (want == "" && got.Adopt != AdoptNow || want != "" && got.Adopt != want) {
+				t.Fatalf("adopt=%q, want %q", got.Adopt, want)
 			}
 			if got.Overrides.LeaveReadinessProbes != tt.wantLeave {
 				t.Fatalf("leave=%v, want %v", got.Overrides.LeaveReadinessProbes, tt.wantLeave)
@@ -89,7 +99,10 @@ func TestParse(t *testing.T) {
 				t.Fatalf("problems %+v, want one for %s", got.Problems, tt.wantProblem)
 			}
 			p := got.Problems[0]
-			value := tt.annotations[tt.wantProblem]
+			value, ok := tt.annotations[tt.wantProblem]
+			if !ok {
+				value = tt.nsAnnotations[tt.wantProblem]
+			}
 			if tt.nsLabels[ModeKey] != "enforce" && tt.nsLabels[ModeKey] != "audit" {
 				value = tt.nsLabels[ModeKey]
 			}
