@@ -24,21 +24,21 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/controllers"
@@ -67,6 +67,17 @@ type options struct {
 	concurrency            int
 	kubeconfig             string
 	revertPolicy           conflict.Policy
+	webhook                webhookOptions
+}
+
+// webhookOptions are the admission webhook's flags. The cert flags follow the
+// kubebuilder scaffold: with --webhook-cert-path the manager serves those
+// files (cert-manager's) and keeps no certificate of its own.
+type webhookOptions struct {
+	port                        int
+	certPath, certName, certKey string
+	namespace, service, host    string
+	secret, configuration       string
 }
 
 func parseFlags(args []string) (options, *zap.Options, error) {
@@ -90,6 +101,15 @@ func parseFlags(args []string) (options, *zap.Options, error) {
 	maxReapplies := fs.Int("max-reapplies", int(conflict.DefaultPolicy.MaxReapplies), "Re-applies answered, per --revert-window, when another field manager reverts the drain settings; then Conflict.")
 	fs.DurationVar(&o.revertPolicy.Window, "revert-window", conflict.DefaultPolicy.Window, "Reverts further apart start a new count; after this long without reverts a Conflict is retried.")
 	fs.StringVar(&o.kubeconfig, "kubeconfig", "", "Path of a kubeconfig; default: in-cluster config, else $KUBECONFIG or ~/.kube/config.")
+	fs.IntVar(&o.webhook.port, "webhook-port", webhook.DefaultPort, "Port of the admission webhook server; 0 turns the webhook off (the reconciler alone applies the plan).")
+	fs.StringVar(&o.webhook.certPath, "webhook-cert-path", "", "Directory of the webhook serving certificate (cert-manager's); when empty the manager keeps its own in --webhook-secret.")
+	fs.StringVar(&o.webhook.certName, "webhook-cert-name", "tls.crt", "File name of the webhook serving certificate.")
+	fs.StringVar(&o.webhook.certKey, "webhook-cert-key", "tls.key", "File name of the webhook serving key.")
+	fs.StringVar(&o.webhook.namespace, "webhook-namespace", envOr("POD_NAMESPACE", "gracefuldrain-system"), "Namespace of the webhook Service and certificate Secret.")
+	fs.StringVar(&o.webhook.service, "webhook-service", "gracefuldrain-webhook-service", "Service the API server calls the webhook through; the certificate is made for it.")
+	fs.StringVar(&o.webhook.host, "webhook-host", "", "An extra host name or IP address for the certificate, for a manager run outside the cluster (e.g. 127.0.0.1).")
+	fs.StringVar(&o.webhook.secret, "webhook-secret", "gracefuldrain-webhook-server-cert", "Secret that holds the self-managed webhook certificate (created empty by the install).")
+	fs.StringVar(&o.webhook.configuration, "webhook-configuration", "gracefuldrain-mutating-webhook-configuration", "MutatingWebhookConfiguration that gets the self-managed CA.")
 	zapOpts := &zap.Options{Development: false}
 	zapOpts.BindFlags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -104,6 +124,9 @@ func parseFlags(args []string) (options, *zap.Options, error) {
 		return o, nil, fmt.Errorf("--max-reapplies=%d --revert-window=%s: must be 0-100 and positive", *maxReapplies, o.revertPolicy.Window)
 	}
 	o.revertPolicy.MaxReapplies = int32(*maxReapplies)
+	if o.webhook.port < 0 || o.webhook.port > 65535 {
+		return o, nil, fmt.Errorf("--webhook-port=%d: must be from 0 to 65535", o.webhook.port)
+	}
 	if *shutdown < 0 || *shutdown > 3600 {
 		return o, nil, fmt.Errorf("--shutdown-seconds=%d: must be from 0 to 3600", *shutdown)
 	}
@@ -177,7 +200,9 @@ func run(ctx context.Context, cfg *rest.Config, o options) error {
 	o.defaults.SleepMethod = method
 	setupLog.Info("starting", "sleepMethod", method, "why", why, "defaults", o.defaults, "forceAudit", o.forceAudit)
 
+	serving := webhookServing(o.webhook)
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		WebhookServer:           webhook.NewServer(webhook.Options{Port: o.webhook.port, CertDir: serving.dir, CertName: o.webhook.certName, KeyName: o.webhook.certKey}),
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress:  o.probeAddr,
@@ -192,24 +217,77 @@ func run(ctx context.Context, cfg *rest.Config, o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := controllers.SetupIndexes(ctx, mgr); err != nil {
-		return fmt.Errorf("setting up indexes: %w", err)
+	so := controllers.SetupOptions{
+		Options:                 controllers.Options{Defaults: o.defaults, ForceAudit: o.forceAudit, RevertPolicy: o.revertPolicy},
+		MaxConcurrentReconciles: o.concurrency,
+		Webhook:                 o.webhook.port != 0,
 	}
-	r := controllers.NewDeploymentReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("gracefuldrain"),
-		controllers.Options{Defaults: o.defaults, ForceAudit: o.forceAudit, RevertPolicy: o.revertPolicy})
-	if err := r.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.concurrency}); err != nil {
-		return fmt.Errorf("setting up controller: %w", err)
+	if so.Webhook && serving.selfManaged {
+		so.Certs = &controllers.WebhookCerts{
+			Reader: mgr.GetAPIReader(), Writer: mgr.GetClient(),
+			Secret:        types.NamespacedName{Namespace: o.webhook.namespace, Name: o.webhook.secret},
+			Configuration: o.webhook.configuration,
+			Names:         serving.names,
+			Dir:           serving.dir, CertName: o.webhook.certName, KeyName: o.webhook.certKey,
+			Interval: time.Minute,
+		}
+		// The webhook server reads the pair when it starts: it must be on disk first.
+		if err := ensureCertsAtStart(ctx, so.Certs); err != nil {
+			return err
+		}
 	}
-	if err := metrics.Registry.Register(controllers.NewWorkloadCollector(mgr.GetClient(), mgr.Elected())); err != nil {
-		return fmt.Errorf("registering metrics: %w", err)
-	}
-	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
-		return err
-	}
-	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+	if err := controllers.Setup(ctx, mgr, so); err != nil {
 		return err
 	}
 	return mgr.Start(ctx)
+}
+
+// serving is where the webhook's certificate comes from.
+type serving struct {
+	dir         string
+	selfManaged bool
+	names       []string // what a self-managed certificate is made for
+}
+
+func webhookServing(w webhookOptions) serving {
+	if w.certPath != "" {
+		return serving{dir: w.certPath}
+	}
+	svc := w.service + "." + w.namespace + ".svc"
+	s := serving{
+		dir:         filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs"),
+		selfManaged: true,
+		names:       []string{svc, svc + ".cluster.local"},
+	}
+	if w.host != "" {
+		s.names = append(s.names, w.host)
+	}
+	return s
+}
+
+// ensureCertsAtStart makes the first round of the certificate keeper, retrying
+// while the API server or the install's objects are not there yet.
+func ensureCertsAtStart(ctx context.Context, c *controllers.WebhookCerts) error {
+	var err error
+	for attempt := 1; attempt <= 10; attempt++ {
+		if err = c.Ensure(ctx); err == nil {
+			return nil
+		}
+		ctrl.Log.WithName("setup").Info("webhook certificate not ready yet", "attempt", attempt, "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * time.Second):
+		}
+	}
+	return fmt.Errorf("keeping the webhook certificate: %w", err)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }
 
 // apiServerVersion reads the API server's version ("v1.35.4"), which the

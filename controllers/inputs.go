@@ -31,25 +31,26 @@ import (
 // neighbours reads from the cache what discovery looks at for w: the Services
 // selecting its pod template, the Ingresses and TargetGroupBindings pointing
 // at them, and the cluster's IngressClasses when an Ingress needs them.
-func (r *WorkloadReconciler) neighbours(ctx context.Context, w workload.Workload) (discovery.Inputs, error) {
-	services, err := servicesSelecting(ctx, r.client, w.Namespace, w.Template.Labels)
+// The reconciler and the admission webhook both read them here, from the same cache.
+func neighbours(ctx context.Context, c client.Reader, tgbs *targetGroupBindings, w workload.Workload) (discovery.Inputs, error) {
+	services, err := servicesSelecting(ctx, c, w.Namespace, w.Template.Labels)
 	if err != nil || len(services) == 0 {
 		return discovery.Inputs{}, err
 	}
 	in := discovery.Inputs{Services: services}
-	if in.TargetGroupBindings, err = r.targetGroupBindings.list(ctx, r.client, w.Namespace); err != nil {
+	if in.TargetGroupBindings, err = tgbs.list(ctx, c, w.Namespace); err != nil {
 		return discovery.Inputs{}, err
 	}
 	names := make([]string, 0, len(services))
 	for _, s := range services {
 		names = append(names, s.Name)
 	}
-	if in.Ingresses, err = ingressesForServices(ctx, r.client, w.Namespace, names); err != nil {
+	if in.Ingresses, err = ingressesForServices(ctx, c, w.Namespace, names); err != nil {
 		return discovery.Inputs{}, err
 	}
 	if len(in.Ingresses) > 0 {
 		var classes networkingv1.IngressClassList
-		if err := r.client.List(ctx, &classes, client.UnsafeDisableDeepCopy); err != nil {
+		if err := c.List(ctx, &classes, client.UnsafeDisableDeepCopy); err != nil {
 			return discovery.Inputs{}, err
 		}
 		in.IngressClasses = classes.Items

@@ -37,16 +37,20 @@ type workloadKind struct {
 	view func(client.Object) workload.Workload
 	// rollout judges how far the object's current spec has rolled out.
 	rollout func(client.Object) rollout.Status
+	// webhookPath is where the kind's admission webhook is served; the
+	// +kubebuilder:webhook marker on DrainWebhook.Handle names the same path.
+	webhookPath string
 	// applyPlan sends the plan by server-side apply and returns the
 	// workload's generation after it (the apply answers with the object).
 	applyPlan func(ctx context.Context, c client.Client, w workload.Workload, p plan.Plan) (int64, error)
 }
 
 var deployments = &workloadKind{
-	kind:      workload.Deployment,
-	newObject: func() client.Object { return &appsv1.Deployment{} },
-	view:      func(o client.Object) workload.Workload { return workload.OfDeployment(o.(*appsv1.Deployment)) },
-	rollout:   func(o client.Object) rollout.Status { return rollout.OfDeployment(o.(*appsv1.Deployment)) },
+	kind:        workload.Deployment,
+	webhookPath: "/mutate-apps-v1-deployment",
+	newObject:   func() client.Object { return &appsv1.Deployment{} },
+	view:        func(o client.Object) workload.Workload { return workload.OfDeployment(o.(*appsv1.Deployment)) },
+	rollout:     func(o client.Object) rollout.Status { return rollout.OfDeployment(o.(*appsv1.Deployment)) },
 	applyPlan: func(ctx context.Context, c client.Client, w workload.Workload, p plan.Plan) (int64, error) {
 		applied := plan.ApplyConfiguration(w, p)
 		if err := c.Apply(ctx, applied, client.FieldOwner(plan.FieldManager), client.ForceOwnership); err != nil {

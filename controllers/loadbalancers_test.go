@@ -286,9 +286,14 @@ func TestServingHealthFromSeed003(t *testing.T) {
 	})
 }
 
+// A writer the admission webhook does not see (it is down, or unreachable)
+// keeps reverting the plan: the operator answers a few times, then holds.
+// With the webhook up the same writer changes nothing at all
+// (TestGitOpsLoopWithTheWebhook).
 func TestConflictWithAnotherFieldManager(t *testing.T) {
 	ctx := context.Background()
 	g := NewWithT(t)
+	withWebhookDown(t)
 	ns := newNamespace(t, enforce())
 	albApp(t, ns, "ip", nil)
 	eventually(t, func(g Gomega) {

@@ -19,6 +19,7 @@ package controllers
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -151,4 +152,26 @@ func owner(gd *gdv1.GracefulDrain) (kind, name string) {
 		return ref.Kind, ref.Name
 	}
 	return "", gd.Name
+}
+
+// The admission webhook's work, by workload kind, operation and result.
+var (
+	webhookAdmissionsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gracefuldrain_webhook_admissions_total",
+		Help: "Admission reviews answered, by workload kind, operation (CREATE, UPDATE) and result: mutated (the plan was put into the write), unchanged (it carried the plan), skipped (not gracefuldrain's to change), error (allowed unchanged).",
+	}, []string{"kind", "operation", "result"})
+	webhookAdmissionDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "gracefuldrain_webhook_admission_duration_seconds",
+		Help:    "Time to answer one admission review, in seconds, by workload kind and operation.",
+		Buckets: []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5},
+	}, []string{"kind", "operation"})
+)
+
+func init() {
+	ctrlmetrics.Registry.MustRegister(webhookAdmissionsTotal, webhookAdmissionDuration)
+}
+
+func observeAdmission(k workload.Kind, operation, result string, took time.Duration) {
+	webhookAdmissionsTotal.WithLabelValues(string(k), operation, result).Inc()
+	webhookAdmissionDuration.WithLabelValues(string(k), operation).Observe(took.Seconds())
 }

@@ -44,6 +44,7 @@ import (
 // permission missing from the generated RBAC is fine (the lead may not have
 // added it yet); one beyond this set fails the test.
 var allowedRBAC = map[string][]string{
+	"admissionregistration.k8s.io/mutatingwebhookconfigurations": {"get", "update"},
 	"apps/deployments":                  {"get", "list", "watch", "patch"},
 	"/namespaces":                       {"get", "list", "watch", "patch"},
 	"/services":                         {"get", "list", "watch"},
@@ -57,6 +58,20 @@ var allowedRBAC = map[string][]string{
 	"events.k8s.io/events":                           {"create", "patch"},
 }
 
+// namedRBAC are the permissions granted only on named objects (resourceNames),
+// group/resource -> the names: the webhook certificate keeper's own Secret
+// and webhook configuration.
+var namedRBAC = map[string][]string{
+	"admissionregistration.k8s.io/mutatingwebhookconfigurations": {"gracefuldrain-mutating-webhook-configuration"},
+	"/secrets": {"gracefuldrain-webhook-server-cert"},
+}
+
+// allowedNamespacedManager is the namespaced Role manager-role (controller-gen,
+// markers with namespace=gracefuldrain-system): the certificate Secret.
+var allowedNamespacedManager = map[string][]string{
+	"/secrets": {"get", "update"},
+}
+
 // allowedLeaderElection is the namespaced Role of config/rbac/leader_election_role.yaml.
 var allowedLeaderElection = map[string][]string{
 	"coordination.k8s.io/leases": {"get", "list", "watch", "create", "update", "patch", "delete"},
@@ -64,18 +79,35 @@ var allowedLeaderElection = map[string][]string{
 	"events.k8s.io/events":       {"create", "patch"},
 }
 
-// readRules reads the rules of a (Cluster)Role manifest file.
-func readRules(t *testing.T, path string) (kind, name string, rules []rbacv1.PolicyRule) {
+// roleDoc is one (Cluster)Role of a manifest file.
+type roleDoc struct {
+	Kind     string              `json:"kind"`
+	Metadata metav1.ObjectMeta   `json:"metadata"`
+	Rules    []rbacv1.PolicyRule `json:"rules"`
+}
+
+// readRoles reads every (Cluster)Role of a manifest file.
+func readRoles(t *testing.T, path string) []roleDoc {
 	t.Helper()
 	raw, err := os.ReadFile(path)
 	NewWithT(t).Expect(err).NotTo(HaveOccurred())
-	var role struct {
-		Kind     string              `json:"kind"`
-		Metadata metav1.ObjectMeta   `json:"metadata"`
-		Rules    []rbacv1.PolicyRule `json:"rules"`
+	var roles []roleDoc
+	for _, doc := range strings.Split(string(raw), "\n---\n") {
+		var role roleDoc
+		NewWithT(t).Expect(yaml.Unmarshal([]byte(doc), &role)).To(Succeed())
+		if role.Kind != "" {
+			roles = append(roles, role)
+		}
 	}
-	NewWithT(t).Expect(yaml.Unmarshal(raw, &role)).To(Succeed())
-	return role.Kind, role.Metadata.Name, role.Rules
+	return roles
+}
+
+// readRules reads the rules of a manifest file holding one (Cluster)Role.
+func readRules(t *testing.T, path string) (kind, name string, rules []rbacv1.PolicyRule) {
+	t.Helper()
+	roles := readRoles(t, path)
+	NewWithT(t).Expect(roles).To(HaveLen(1), path)
+	return roles[0].Kind, roles[0].Metadata.Name, roles[0].Rules
 }
 
 // rbacViolations lists what in rules goes beyond allowed: wildcards, Secrets
@@ -98,7 +130,11 @@ func rbacViolations(rules []rbacv1.PolicyRule, allowed map[string][]string) []st
 		for _, g := range r.APIGroups {
 			for _, res := range r.Resources {
 				base := strings.Split(res, "/")[0]
-				if g == "" && (base == "secrets" || base == "configmaps") {
+				names, named := namedRBAC[g+"/"+res]
+				switch {
+				case named && (len(r.ResourceNames) == 0 || !isSubset(r.ResourceNames, names)):
+					out = append(out, fmt.Sprintf("%s: %s/%s only by name (resourceNames %v)", where, g, res, names))
+				case !named && g == "" && (base == "secrets" || base == "configmaps"):
 					out = append(out, where+": access to "+res)
 				}
 				verbs, ok := allowed[g+"/"+res]
@@ -122,11 +158,23 @@ func rbacViolations(rules []rbacv1.PolicyRule, allowed map[string][]string) []st
 // wildcard, any Secrets/ConfigMaps access and any verb beyond allowedRBAC.
 func TestRBACLeastPrivilege(t *testing.T) {
 	g := NewWithT(t)
-	kind, name, rules := readRules(t, filepath.Join("..", "config", "rbac", "role.yaml"))
-	g.Expect(kind).To(Equal("ClusterRole"))
-	g.Expect(name).To(Equal("manager-role"))
-	g.Expect(rules).NotTo(BeEmpty())
-	g.Expect(rbacViolations(rules, allowedRBAC)).To(BeEmpty())
+	roles := readRoles(t, filepath.Join("..", "config", "rbac", "role.yaml"))
+	g.Expect(roles).To(HaveLen(2), "the ClusterRole and the namespaced Role manager-role")
+	var rules []rbacv1.PolicyRule
+	for _, role := range roles {
+		g.Expect(role.Metadata.Name).To(Equal("manager-role"))
+		switch role.Kind {
+		case "ClusterRole":
+			rules = role.Rules
+			g.Expect(rules).NotTo(BeEmpty())
+			g.Expect(rbacViolations(rules, allowedRBAC)).To(BeEmpty())
+		case "Role":
+			g.Expect(role.Metadata.Namespace).To(Equal("gracefuldrain-system"), "the Secret's Role is namespaced to the install's own namespace")
+			g.Expect(rbacViolations(role.Rules, allowedNamespacedManager)).To(BeEmpty())
+		default:
+			t.Fatalf("unexpected %s in role.yaml", role.Kind)
+		}
+	}
 
 	kind, _, leRules := readRules(t, filepath.Join("..", "config", "rbac", "leader_election_role.yaml"))
 	g.Expect(kind).To(Equal("Role"), "leader election must be a namespaced Role, not cluster-wide")
@@ -150,6 +198,8 @@ func TestRBACLeastPrivilege(t *testing.T) {
 		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"delete"}},
 		{APIGroups: []string{"apps"}, Resources: []string{"deployments/scale"}, Verbs: []string{"patch"}},
 		{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}},
+		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations"}, Verbs: []string{"get"}},
+		{APIGroups: []string{"admissionregistration.k8s.io"}, Resources: []string{"mutatingwebhookconfigurations"}, Verbs: []string{"update"}, ResourceNames: []string{"another-operators-webhook"}},
 	} {
 		g.Expect(rbacViolations([]rbacv1.PolicyRule{bad}, allowedRBAC)).NotTo(BeEmpty(), "%+v", bad)
 	}
@@ -189,7 +239,17 @@ func TestInstallBindsOnlyTheseRoles(t *testing.T) {
 	g.Expect(bound).To(Equal([]string{
 		"ClusterRoleBinding->ClusterRole/gracefuldrain-manager-role",
 		"RoleBinding->Role/gracefuldrain-leader-election-role",
+		"RoleBinding->Role/gracefuldrain-manager-role",
 	}))
+}
+
+func isSubset(items, of []string) bool {
+	for _, i := range items {
+		if !slices.Contains(of, i) {
+			return false
+		}
+	}
+	return true
 }
 
 func kustomize(t *testing.T, dir string) []*unstructured.Unstructured {

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,6 +29,7 @@ import (
 	"testing"
 
 	"go.uber.org/zap/zapcore"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -35,10 +37,12 @@ import (
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/yaml"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
@@ -65,9 +69,17 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.UseDevMode(true), zap.Level(zapLevel())))
+	webhooks, err := installedWebhooks()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "reading config/webhook:", err)
+		os.Exit(1)
+	}
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+		// The admission webhook as the install registers it (its scope
+		// included); envtest points it at the manager below, over TLS.
+		WebhookInstallOptions: envtest.WebhookInstallOptions{MutatingWebhooks: webhooks},
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -81,7 +93,11 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
-		done, err := startManager(ctx, cfg)
+		if kubeconfig, err = writeKubeconfig(env); err != nil {
+			fmt.Fprintln(os.Stderr, "writing a kubeconfig for kubectl:", err)
+			return 1
+		}
+		done, err := startManager(ctx, cfg, &env.WebhookInstallOptions)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "starting manager:", err)
 			return 1
@@ -104,9 +120,53 @@ func zapLevel() zapcore.Level {
 	return zapcore.FatalLevel + 1 // quiet unless asked: the tests assert, the logs are for debugging
 }
 
+// kubeconfig lets tests run kubectl as users do (kubectl apply, client-side
+// and server-side): an administrator of the envtest API server.
+var kubeconfig string
+
+func writeKubeconfig(env *envtest.Environment) (string, error) {
+	user, err := env.AddUser(envtest.User{Name: "tests-kubectl", Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return "", err
+	}
+	raw, err := user.KubeConfig()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "gracefuldrain-tests-kubeconfig-")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, err = f.Write(raw)
+	return f.Name(), err
+}
+
+// installedWebhooks are the MutatingWebhookConfigurations of config/webhook,
+// rendered as the install renders them (kubectl kustomize).
+func installedWebhooks() ([]*admissionregistrationv1.MutatingWebhookConfiguration, error) {
+	out, err := exec.Command(filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"), "kustomize", filepath.Join("..", "config", "webhook")).Output()
+	if err != nil {
+		return nil, err
+	}
+	var configs []*admissionregistrationv1.MutatingWebhookConfiguration
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		if !strings.Contains(doc, "kind: MutatingWebhookConfiguration") {
+			continue
+		}
+		var c admissionregistrationv1.MutatingWebhookConfiguration
+		if err := yaml.Unmarshal([]byte(doc), &c); err != nil {
+			return nil, err
+		}
+		configs = append(configs, &c)
+	}
+	return configs, nil
+}
+
 // startManager runs the operator as main.go does, but with every request it
-// sends recorded, so tests can count its writes.
-func startManager(ctx context.Context, cfg *rest.Config) (<-chan struct{}, error) {
+// sends recorded, so tests can count its writes, and with the webhook server
+// envtest registered.
+func startManager(ctx context.Context, cfg *rest.Config, wh *envtest.WebhookInstallOptions) (<-chan struct{}, error) {
 	opCfg := rest.CopyConfig(cfg)
 	opCfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return &recordingTransport{next: rt, log: writes} })
 	mgr, err := ctrl.NewManager(opCfg, ctrl.Options{
@@ -114,17 +174,19 @@ func startManager(ctx context.Context, cfg *rest.Config) (<-chan struct{}, error
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Cache:                  CacheOptions(),
+		WebhookServer: &switchableWebhookServer{Server: webhook.NewServer(webhook.Options{
+			Host: wh.LocalServingHost, Port: wh.LocalServingPort, CertDir: wh.LocalServingCertDir})},
 	})
 	if err != nil {
 		return nil, err
 	}
-	if err := SetupIndexes(ctx, mgr); err != nil {
-		return nil, err
-	}
-	r := NewDeploymentReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("gracefuldrain"),
-		Options{Defaults: plan.DefaultSettings()})
-	counted := &countingReconciler{WorkloadReconciler: r}
-	if err := r.setupWith(mgr, controller.Options{MaxConcurrentReconciles: 4}, counted); err != nil {
+	err = Setup(ctx, mgr, SetupOptions{
+		Options:                 Options{Defaults: plan.DefaultSettings()},
+		MaxConcurrentReconciles: 4,
+		Webhook:                 true,
+		wrap:                    func(r *WorkloadReconciler) reconcile.Reconciler { return &countingReconciler{WorkloadReconciler: r} },
+	})
+	if err != nil {
 		return nil, err
 	}
 	done := make(chan struct{})
@@ -187,4 +249,29 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 		t.log.add(req.Method + " " + req.URL.Path)
 	}
 	return resp, err
+}
+
+// webhookDown makes the admission webhook answer as the API server does when
+// it cannot reach the webhook (failurePolicy Ignore): the write is admitted
+// as it came. Tests of what the reconciler does for writes the webhook did
+// not see set it, and reset it when they end.
+var webhookDown atomic.Bool
+
+func withWebhookDown(t *testing.T) {
+	t.Helper()
+	webhookDown.Store(true)
+	t.Cleanup(func() { webhookDown.Store(false) })
+}
+
+// switchableWebhookServer serves the operator's webhooks through webhookDown.
+type switchableWebhookServer struct{ webhook.Server }
+
+func (s *switchableWebhookServer) Register(path string, hook http.Handler) {
+	s.Server.Register(path, http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if webhookDown.Load() {
+			http.Error(w, "webhook down for this test", http.StatusServiceUnavailable)
+			return
+		}
+		hook.ServeHTTP(w, req)
+	}))
 }

@@ -18,18 +18,19 @@ package controllers
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/util/workqueue"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -57,47 +58,88 @@ func newTargetGroupBindingList() *unstructured.UnstructuredList {
 	return l
 }
 
-// targetGroupBindingSource is one controller's watch of TargetGroupBindings,
-// started once their CRD exists.
-type targetGroupBindingSource struct {
-	watching atomic.Bool
+// targetGroupBindings follows the TargetGroupBinding CRD on every replica
+// (the admission webhook runs on all of them, the reconcilers on the leader):
+// once the CRD exists, the bindings' informer is started and synced, lists
+// come from the cache, and the controllers that asked for a watch of
+// bindings get it. Until then there are no bindings, quietly.
+type targetGroupBindings struct {
+	cache     cache.Cache
+	available atomic.Bool
+	once      sync.Once
+	mu        sync.Mutex
+	watchers  []func() // run once the bindings' informer has synced
 }
 
-// watchWhenInstalled makes the controller watch TargetGroupBindings, mapped
-// to workloads by toWorkloads, from the moment their CRD exists.
-func (s *targetGroupBindingSource) watchWhenInstalled(c controller.Controller, informers cache.Cache, toWorkloads handler.MapFunc) error {
-	start := func(ctx context.Context) {
-		if !s.watching.CompareAndSwap(false, true) {
-			return
-		}
+// newTargetGroupBindings starts following the CRD; ctx bounds the informer's start.
+func newTargetGroupBindings(ctx context.Context, c cache.Cache) (*targetGroupBindings, error) {
+	t := &targetGroupBindings{cache: c}
+	crds, err := c.GetInformer(ctx, crdMetadata())
+	if err != nil {
+		return nil, err
+	}
+	_, err = crds.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(any) { t.crdExists(ctx) }, // the cache holds only this one CRD (CacheOptions)
+		UpdateFunc: func(any, any) { t.crdExists(ctx) },
+	})
+	return t, err
+}
+
+func (t *targetGroupBindings) crdExists(ctx context.Context) {
+	t.once.Do(func() {
+		go func() {
+			tgb := &unstructured.Unstructured{}
+			tgb.SetGroupVersionKind(awslb.TargetGroupBindingGVK)
+			// The CRD may not be served for a moment after it appears: retry until it is.
+			for {
+				if _, err := t.cache.GetInformer(ctx, tgb); err == nil {
+					break
+				} else if ctx.Err() != nil {
+					return
+				} else {
+					log.FromContext(ctx).V(1).Info("TargetGroupBinding CRD found, not served yet", "error", err.Error())
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+			}
+			t.mu.Lock()
+			t.available.Store(true)
+			watchers := t.watchers
+			t.mu.Unlock()
+			for _, w := range watchers {
+				w()
+			}
+			log.FromContext(ctx).Info("TargetGroupBinding CRD found; following TargetGroupBindings")
+		}()
+	})
+}
+
+// watch makes the controller watch TargetGroupBindings, mapped to workloads by
+// toWorkloads, once their CRD exists.
+func (t *targetGroupBindings) watch(ctx context.Context, c controller.Controller, toWorkloads handler.MapFunc) {
+	start := func() {
 		tgb := &unstructured.Unstructured{}
 		tgb.SetGroupVersionKind(awslb.TargetGroupBindingGVK)
-		if err := c.Watch(source.Kind[client.Object](informers, tgb, handler.EnqueueRequestsFromMapFunc(toWorkloads))); err != nil {
-			s.watching.Store(false)
+		if err := c.Watch(source.Kind[client.Object](t.cache, tgb, handler.EnqueueRequestsFromMapFunc(toWorkloads))); err != nil {
 			log.FromContext(ctx).Error(err, "watching TargetGroupBindings")
-			return
 		}
-		log.FromContext(ctx).Info("TargetGroupBinding CRD found; watching TargetGroupBindings")
 	}
-	onCRD := handler.Funcs{
-		CreateFunc: func(ctx context.Context, e event.CreateEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if e.Object.GetName() == awslb.TargetGroupBindingCRDName {
-				start(ctx)
-			}
-		},
-		UpdateFunc: func(ctx context.Context, e event.UpdateEvent, _ workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if e.ObjectNew.GetName() == awslb.TargetGroupBindingCRDName {
-				start(ctx)
-			}
-		},
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.available.Load() {
+		go start()
+		return
 	}
-	return c.Watch(source.Kind[client.Object](informers, crdMetadata(), onCRD))
+	t.watchers = append(t.watchers, start)
 }
 
 // list returns the namespace's TargetGroupBindings, or none while the CRD is
 // not installed.
-func (s *targetGroupBindingSource) list(ctx context.Context, c client.Reader, namespace string) ([]discovery.TargetGroupBinding, error) {
-	if !s.watching.Load() {
+func (t *targetGroupBindings) list(ctx context.Context, c client.Reader, namespace string) ([]discovery.TargetGroupBinding, error) {
+	if t == nil || !t.available.Load() {
 		return nil, nil
 	}
 	list := newTargetGroupBindingList()

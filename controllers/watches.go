@@ -61,7 +61,8 @@ func (r *WorkloadReconciler) setupWith(mgr ctrl.Manager, opts controller.Options
 	if err != nil {
 		return err
 	}
-	return r.targetGroupBindings.watchWhenInstalled(c, mgr.GetCache(), r.deploymentsOfTargetGroupBinding)
+	r.shared.targetGroupBindings.watch(r.shared.ctx, c, r.deploymentsOfTargetGroupBinding)
+	return nil
 }
 
 // controllerName names a kind's controller in logs and metrics

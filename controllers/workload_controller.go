@@ -100,23 +100,20 @@ type WorkloadReconciler struct {
 	recorder  events.EventRecorder
 	kind      *workloadKind
 	opts      Options
-	// labeler is shared by every kind's reconciler.
-	labeler             *namespaceLabeler
-	targetGroupBindings *targetGroupBindingSource
-	memo                statusMemo
+	shared    *Shared
+	memo      statusMemo
 }
 
 // NewDeploymentReconciler returns the reconciler of Deployments. Options left
 // zero take their defaults from the plan and conflict packages.
-func NewDeploymentReconciler(c client.Client, apiReader client.Reader, recorder events.EventRecorder, opts Options) *WorkloadReconciler {
+func NewDeploymentReconciler(mgr ctrl.Manager, shared *Shared, opts Options) *WorkloadReconciler {
 	return &WorkloadReconciler{
-		client:              c,
-		apiReader:           apiReader,
-		recorder:            recorder,
-		kind:                deployments,
-		opts:                opts.withDefaults(),
-		labeler:             &namespaceLabeler{client: c, recorder: recorder},
-		targetGroupBindings: &targetGroupBindingSource{},
+		client:    mgr.GetClient(),
+		apiReader: mgr.GetAPIReader(),
+		recorder:  shared.recorder,
+		kind:      deployments,
+		opts:      opts.withDefaults(),
+		shared:    shared,
 	}
 }
 
@@ -155,7 +152,7 @@ func (r *WorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if !drain.Settings(&ns, w).Managed {
 		return ctrl.Result{}, r.leaveManagement(ctx, w, "not opted in")
 	}
-	neighbours, err := r.neighbours(ctx, w)
+	neighbours, err := neighbours(ctx, r.client, r.shared.targetGroupBindings, w)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -192,9 +189,18 @@ func (r *WorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		if err := r.trackReverts(ctx, w, gd.Status, &in); err != nil {
 			return ctrl.Result{}, err
 		}
-		if in.Holding {
+		switch {
+		case in.Holding:
 			requeue = conflict.RetryAfter(in.Reverts, in.Now, r.opts.RevertPolicy)
-		} else if in.ApplyError = r.enforce(ctx, obj, &w, &ns, &in); in.ApplyError != nil {
+		case len(in.Pending) > 0 && decision.Settings.Adopt == settings.AdoptNextRollout:
+			// The user's next template change carries the plan (admission
+			// webhook); the label goes on now so that its pods get their gates.
+			in.WaitingForRollout = true
+			in.ApplyError = r.labelNamespace(ctx, obj, &ns, &in)
+		default:
+			in.ApplyError = r.enforce(ctx, obj, &w, &ns, &in)
+		}
+		if in.ApplyError != nil {
 			logger.Error(in.ApplyError, "applying drain plan failed")
 		}
 	}
@@ -261,16 +267,8 @@ func (r *WorkloadReconciler) trackReverts(ctx context.Context, w workload.Worklo
 // written now is the one the next reconcile computes too: one status write
 // per apply instead of two.
 func (r *WorkloadReconciler) enforce(ctx context.Context, obj client.Object, w *workload.Workload, ns *corev1.Namespace, in *report.Input) error {
-	if in.Plan.NeedsReadinessGate {
-		if _, set := ns.Labels[awslb.ReadinessGateInjectLabel]; !set {
-			value, err := r.labeler.ensure(ctx, obj, ns)
-			if err != nil {
-				return err
-			}
-			if value != "" {
-				in.GateLabelValue = value
-			}
-		}
+	if err := r.labelNamespace(ctx, obj, ns, in); err != nil {
+		return err
 	}
 	if len(in.Pending) == 0 {
 		return nil
@@ -284,9 +282,25 @@ func (r *WorkloadReconciler) enforce(ctx context.Context, obj client.Object, w *
 	obj.SetGeneration(generation)
 	*w = r.kind.view(obj)
 	changes := report.DescribeChanges(in.Pending)
-	r.recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventDrainSettingsApplied, "ApplyDrainPlan", "Applied drain settings: %s", changes)
+	r.recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventDrainSettingsApplied, "ApplyDrainPlan", "Applied drain settings: %s. %s", changes, report.CatchUpReason)
 	log.FromContext(ctx).Info("applied drain settings", "changes", changes)
 	return nil
+}
+
+// labelNamespace puts the readiness-gate label on the namespace when the plan
+// needs it and the cached namespace lacks it.
+func (r *WorkloadReconciler) labelNamespace(ctx context.Context, obj client.Object, ns *corev1.Namespace, in *report.Input) error {
+	if !in.Plan.NeedsReadinessGate {
+		return nil
+	}
+	if _, set := ns.Labels[awslb.ReadinessGateInjectLabel]; set {
+		return nil
+	}
+	value, err := r.shared.labeler.ensure(ctx, obj, ns)
+	if value != "" {
+		in.GateLabelValue = value
+	}
+	return err
 }
 
 // getDrain returns the GracefulDrain from the cache, or a new unsaved one

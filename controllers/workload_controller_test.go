@@ -22,12 +22,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -36,6 +38,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -57,13 +60,17 @@ const (
 
 var nsCounter atomic.Int64
 
+// notInName are the characters a test name has and a namespace name cannot.
+var notInName = regexp.MustCompile(`[^a-z0-9-]+`)
+
 // newNamespace creates a namespace of the test's own with the given labels.
 func newNamespace(t *testing.T, labels map[string]string) string {
 	t.Helper()
-	name := fmt.Sprintf("t%d-%s", nsCounter.Add(1), strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())))
+	name := fmt.Sprintf("t%d-%s", nsCounter.Add(1), notInName.ReplaceAllString(strings.ToLower(t.Name()), "-"))
 	if len(name) > 63 {
-		name = strings.TrimRight(name[:63], "-")
+		name = name[:63]
 	}
+	name = strings.TrimRight(name, "-")
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}}
 	NewWithT(t).Expect(k8s.Create(context.Background(), ns)).To(Succeed())
 	return name
@@ -105,6 +112,9 @@ func getDeployment(g Gomega, ns, name string) *appsv1.Deployment {
 func getGD(g Gomega, ns, name string) *gdv1.GracefulDrain {
 	gd := &gdv1.GracefulDrain{}
 	g.Expect(k8s.Get(context.Background(), types.NamespacedName{Namespace: ns, Name: name}, gd)).To(Succeed())
+	// The operator creates a GracefulDrain and then writes its status: a test
+	// that reads in between sees neither plan nor conditions yet.
+	g.Expect(gd.Status.Plan).NotTo(BeNil(), "GracefulDrain %s/%s has no status yet", ns, name)
 	return gd
 }
 
@@ -573,9 +583,20 @@ func preStopSleep(d *appsv1.Deployment, i int) int64 {
 // API server: the CRD, RBAC and manager Deployment must all be accepted, and
 // the manager pod must pass the namespace's Pod Security "restricted" level.
 func TestInstallManifests(t *testing.T) {
-	for _, dir := range []string{"default", "audit"} {
+	// The install's webhook configuration points at a Service with no manager
+	// behind it here: fail-open (Ignore), but the suite's other tests should
+	// not pay a failed call on every write.
+	t.Cleanup(func() {
+		mwc := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "gracefuldrain-mutating-webhook-configuration"}}
+		NewWithT(t).Expect(client.IgnoreNotFound(k8s.Delete(context.Background(), mwc))).To(Succeed())
+	})
+	for _, dir := range []string{"default", "audit", "cert-manager"} {
 		t.Run(dir, func(t *testing.T) {
 			g := NewWithT(t)
+			if dir == "cert-manager" {
+				checkCertManagerOverlay(t)
+				return
+			}
 			out, err := exec.Command(filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"), "kustomize", filepath.Join("..", "config", dir)).Output()
 			g.Expect(err).NotTo(HaveOccurred())
 			var kinds []string
@@ -600,6 +621,21 @@ func TestInstallManifests(t *testing.T) {
 			g.Expect(args).To(ContainSubstring("--leader-elect"))
 			if dir == "audit" {
 				g.Expect(args).To(ContainSubstring("--force-audit"))
+				g.Expect(args).To(ContainSubstring("--webhook-port=0"))
+				g.Expect(kinds).NotTo(ContainElement("MutatingWebhookConfiguration"), "report only: no admission webhook")
+			} else {
+				g.Expect(kinds).To(ContainElements("MutatingWebhookConfiguration", "Secret", "PodDisruptionBudget"))
+				g.Expect(*mgr.Spec.Replicas).To(BeEquivalentTo(2), "two replicas serve the webhook")
+				var mwc admissionregistrationv1.MutatingWebhookConfiguration
+				g.Expect(k8s.Get(context.Background(), types.NamespacedName{Name: "gracefuldrain-mutating-webhook-configuration"}, &mwc)).To(Succeed())
+				g.Expect(mwc.Webhooks).To(HaveLen(1))
+				wh := mwc.Webhooks[0]
+				g.Expect(*wh.FailurePolicy).To(Equal(admissionregistrationv1.Ignore), "a write is never refused because of the webhook")
+				g.Expect(*wh.SideEffects).To(Equal(admissionregistrationv1.SideEffectClassNone))
+				g.Expect(wh.NamespaceSelector.MatchExpressions).To(ContainElement(metav1.LabelSelectorRequirement{
+					Key: settings.ModeKey, Operator: metav1.LabelSelectorOpIn, Values: []string{"enforce"}}))
+				g.Expect(wh.MatchConditions).To(HaveLen(2))
+				g.Expect(wh.ClientConfig.Service.Name).To(Equal("gracefuldrain-webhook-service"))
 			}
 			// The API server does enforce the level there: a root pod is refused.
 			rootPod := &corev1.Pod{
@@ -610,4 +646,25 @@ func TestInstallManifests(t *testing.T) {
 			g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "restricted level not enforced: %v", err)
 		})
 	}
+}
+
+// checkCertManagerOverlay renders config/cert-manager (cert-manager's CRDs are
+// not in this API server, so it is checked, not applied): cert-manager makes
+// the Secret and injects the CA, the manager serves its files.
+func checkCertManagerOverlay(t *testing.T) {
+	g := NewWithT(t)
+	kinds := map[string]*unstructured.Unstructured{}
+	for _, o := range kustomize(t, "cert-manager") {
+		kinds[o.GetKind()+"/"+o.GetName()] = o
+	}
+	g.Expect(kinds).To(HaveKey("Certificate/gracefuldrain-serving-cert"))
+	g.Expect(kinds).NotTo(HaveKey("Secret/gracefuldrain-webhook-server-cert"), "cert-manager makes the Secret")
+	mwc := kinds["MutatingWebhookConfiguration/gracefuldrain-mutating-webhook-configuration"]
+	g.Expect(mwc).NotTo(BeNil())
+	g.Expect(mwc.GetAnnotations()).To(HaveKeyWithValue("cert-manager.io/inject-ca-from", "gracefuldrain-system/gracefuldrain-serving-cert"))
+	var mgr appsv1.Deployment
+	g.Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(kinds["Deployment/gracefuldrain-controller-manager"].Object, &mgr)).To(Succeed())
+	g.Expect(mgr.Spec.Template.Spec.Containers[0].Args).To(ContainElement("--webhook-cert-path=/tmp/k8s-webhook-server/serving-certs"))
+	g.Expect(mgr.Spec.Template.Spec.Volumes[0].Secret).NotTo(BeNil())
+	g.Expect(mgr.Spec.Template.Spec.Volumes[0].Secret.SecretName).To(Equal("gracefuldrain-webhook-server-cert"))
 }

@@ -32,7 +32,7 @@ for _ in $(seq 1 120); do [[ -s "${KUBECONFIG}" ]] && break; sleep 0.5; done
 k version
 
 step "Starting gracefuldrain (bin/manager, defaults: ALB ip 40s, NLB ip 90s, instance 10s, shutdown 30s)"
-bin/manager --kubeconfig "${KUBECONFIG}" --metrics-bind-address=0 --health-probe-bind-address=0 >"${work}/manager.log" 2>&1 &
+bin/manager --kubeconfig "${KUBECONFIG}" --metrics-bind-address=0 --health-probe-bind-address=0 --webhook-port=0 >"${work}/manager.log" 2>&1 &
 pids+=($!)
 
 step "Applying seed 000 as written, with its namespace opted in (gracefuldrain.io/mode=enforce)"

@@ -89,6 +89,9 @@ const (
 	ReasonNoConflict             = "NoConflict"
 	ReasonTargetPortsResolved    = "TargetPortsResolved"
 	ReasonTargetPortUnresolved   = "TargetPortUnresolved"
+	// ReasonWaitingForRollout: adoption is next-rollout; the user's next
+	// change of the pod template carries the plan.
+	ReasonWaitingForRollout = "WaitingForRollout"
 )
 
 // GracefulDrain reports, for the Deployment of the same name, which AWS load

@@ -51,6 +51,9 @@ type Input struct {
 	Pending []plan.Change
 	// Applied is true when this reconcile sent Pending to the API server.
 	Applied bool
+	// WaitingForRollout is true when Pending waits for the user's next change
+	// of the pod template (adoption next-rollout).
+	WaitingForRollout bool
 	// ApplyError is the error of a failed apply, if any.
 	ApplyError error
 	// Workload is the workload the status describes.
@@ -158,15 +161,23 @@ func planAppliedCondition(in Input, previous *metav1.Condition) metav1.Condition
 	case len(in.Pending) == 0:
 		c.Status, c.Reason = metav1.ConditionTrue, gdv1.ReasonAlreadyCompliant
 		c.Message = "The " + string(in.Workload.Kind) + "'s pod template carries the drain plan."
+	case in.WaitingForRollout:
+		c.Status, c.Reason = metav1.ConditionFalse, gdv1.ReasonWaitingForRollout
+		c.Message = "Adoption is next-rollout, so gracefuldrain changes nothing now: the next change of the pod template (a new image, say) gets " +
+			DescribeChanges(in.Pending) + " from the admission webhook, in the same rollout."
 	case in.Applied:
 		c.Status, c.Reason = metav1.ConditionTrue, gdv1.ReasonApplied
-		c.Message = "gracefuldrain applied " + DescribeChanges(in.Pending) + "."
+		c.Message = "gracefuldrain applied " + DescribeChanges(in.Pending) + ". " + CatchUpReason
 	default: // audit mode, or enforce mode that did not apply (never both pending and not applied otherwise)
 		c.Status, c.Reason = metav1.ConditionFalse, gdv1.ReasonAuditOnly
 		c.Message = "Audit mode, nothing was changed; enforce mode would set " + DescribeChanges(in.Pending) + "."
 	}
 	return c
 }
+
+// CatchUpReason says why the reconciler, not the admission webhook, had to
+// apply the plan, for the condition and the Event.
+const CatchUpReason = "The pod template lacked them: it was written before the namespace opted in, while the admission webhook was unreachable, or before its load balancer existed."
 
 // DescribeChanges renders changes as "field: before -> after" items.
 func DescribeChanges(changes []plan.Change) string {

@@ -254,7 +254,7 @@ func floorDefaults() plan.Defaults {
 
 func measureOperator(ctx context.Context, c config, res *results, kubeconfigs map[string]string, progress *planAppliedWatch, admin client.Client, ops *fleet) error {
 	args := []string{
-		"--kubeconfig", kubeconfigs[operatorUser], "--health-probe-bind-address=0",
+		"--kubeconfig", kubeconfigs[operatorUser], "--health-probe-bind-address=0", "--webhook-port=0",
 		fmt.Sprintf("--kube-api-qps=%g", c.qps), fmt.Sprintf("--kube-api-burst=%d", c.burst),
 		fmt.Sprintf("--max-concurrent-reconciles=%d", c.concurrency),
 	}

@@ -123,7 +123,7 @@ func TestRollouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The operator as it ships, its own process, default timings.
-	if err := cp.Spawn("manager", manager, "--kubeconfig", cp.Kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0"); err != nil {
+	if err := cp.Spawn("manager", manager, "--kubeconfig", cp.Kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--webhook-port=0"); err != nil {
 		t.Fatal(err)
 	}
 	dyn, err := dynamic.NewForConfig(cp.Config)

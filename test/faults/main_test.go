@@ -238,7 +238,7 @@ func startOperator(t *testing.T, extra ...string) *operator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"--kubeconfig", kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0"}, extra...)
+	args := append([]string{"--kubeconfig", kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--webhook-port=0"}, extra...)
 	cmd := exec.Command(managerBin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {

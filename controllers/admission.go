@@ -1,0 +1,144 @@
+/*
+Copyright 2026 The gracefuldrain Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/drain"
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+	"github.com/gracefuldrain/gracefuldrain/internal/report"
+)
+
+// Results of one admission, the result label of gracefuldrain_webhook_admissions_total.
+const (
+	admissionMutated   = "mutated"   // the plan was put into the write
+	admissionUnchanged = "unchanged" // managed, and the write already carries the plan
+	admissionSkipped   = "skipped"   // not gracefuldrain's to change: template untouched, not managed, audit, invalid
+	admissionError     = "error"     // the request could not be read; allowed unchanged
+)
+
+// DrainWebhook puts the drain plan into the user's own write of a workload:
+// on CREATE, and on every UPDATE that changes the pod template. It decides
+// with drain.Decide from the same cache as the reconciler, so both give the
+// same answer, and it never refuses a write: whatever goes wrong, the write
+// is allowed as it came (failurePolicy Ignore does the same when the webhook
+// is unreachable) and the reconciler catches up.
+type DrainWebhook struct {
+	reader  client.Reader // the manager's cache
+	decoder admission.Decoder
+	kind    *workloadKind
+	opts    Options
+	shared  *Shared
+}
+
+// NewDeploymentWebhook returns the admission webhook for Deployments.
+func NewDeploymentWebhook(reader client.Reader, decoder admission.Decoder, shared *Shared, opts Options) *DrainWebhook {
+	return &DrainWebhook{reader: reader, decoder: decoder, kind: deployments, opts: opts.withDefaults(), shared: shared}
+}
+
+// Path is where the webhook server serves the kind's webhook.
+func (h *DrainWebhook) Path() string { return h.kind.webhookPath }
+
+// Register serves the webhook on the server.
+func (h *DrainWebhook) Register(server webhook.Server) {
+	server.Register(h.Path(), &webhook.Admission{Handler: h})
+}
+
+// +kubebuilder:webhook:path=/mutate-apps-v1-deployment,mutating=true,failurePolicy=ignore,sideEffects=None,groups=apps,resources=deployments,verbs=create;update,versions=v1,name=deployments.gracefuldrain.io,admissionReviewVersions=v1,reinvocationPolicy=IfNeeded,timeoutSeconds=3
+
+// Handle answers one AdmissionReview.
+func (h *DrainWebhook) Handle(ctx context.Context, req admission.Request) admission.Response {
+	start := time.Now()
+	resp, result := h.handle(ctx, req)
+	observeAdmission(h.kind.kind, string(req.Operation), result, time.Since(start))
+	return resp
+}
+
+func (h *DrainWebhook) handle(ctx context.Context, req admission.Request) (admission.Response, string) {
+	logger := log.FromContext(ctx).WithValues("kind", h.kind.kind, "namespace", req.Namespace, "name", req.Name, "operation", req.Operation)
+	obj := h.kind.newObject()
+	if err := h.decoder.DecodeRaw(req.Object, obj); err != nil {
+		logger.Error(err, "admission request unreadable; allowed unchanged")
+		return admission.Allowed("gracefuldrain could not read the object; allowed unchanged"), admissionError
+	}
+	w := h.kind.view(obj)
+	w.Namespace = req.Namespace // a CREATE may leave it to the request
+	if req.Operation == admissionv1.Update {
+		old := h.kind.newObject()
+		if err := h.decoder.DecodeRaw(req.OldObject, old); err != nil {
+			logger.Error(err, "admission request's old object unreadable; allowed unchanged")
+			return admission.Allowed("gracefuldrain could not read the old object; allowed unchanged"), admissionError
+		}
+		// Only a write that starts a rollout anyway carries the plan: the
+		// webhook never starts one of its own.
+		if equality.Semantic.DeepEqual(h.kind.view(old).Template, w.Template) {
+			return admission.Allowed("pod template unchanged"), admissionSkipped
+		}
+	}
+	var ns corev1.Namespace
+	if err := h.reader.Get(ctx, types.NamespacedName{Name: req.Namespace}, &ns); err != nil {
+		if !apierrors.IsNotFound(err) {
+			logger.Error(err, "reading the namespace; allowed unchanged")
+			return admission.Allowed("gracefuldrain could not read the namespace; allowed unchanged"), admissionError
+		}
+		return admission.Allowed("namespace not known yet"), admissionSkipped
+	}
+	if !drain.Settings(&ns, w).Managed {
+		return admission.Allowed("namespace not opted in"), admissionSkipped
+	}
+	neighbours, err := neighbours(ctx, h.reader, h.shared.targetGroupBindings, w)
+	if err != nil {
+		logger.Error(err, "reading the workload's Services and load balancers; allowed unchanged")
+		return admission.Allowed("gracefuldrain could not read the load balancers; allowed unchanged"), admissionError
+	}
+	decision := drain.Decide(drain.Input{Workload: w, Namespace: &ns, Neighbours: neighbours, Defaults: h.opts.Defaults, ForceAudit: h.opts.ForceAudit})
+	switch {
+	case !decision.MayWrite():
+		return admission.Allowed("not gracefuldrain's to change (not behind a load balancer, audit mode, or an invalid setting)"), admissionSkipped
+	case len(decision.Pending) == 0:
+		return admission.Allowed("carries the drain plan"), admissionUnchanged
+	}
+	plan.Mutate(w, decision.Plan)
+	mutated, err := json.Marshal(obj)
+	if err != nil {
+		logger.Error(err, "encoding the mutated object; allowed unchanged")
+		return admission.Allowed("gracefuldrain could not encode the object; allowed unchanged"), admissionError
+	}
+	logger.V(1).Info("put the drain plan into the write", "user", req.UserInfo.Username, "changes", report.DescribeChanges(decision.Pending))
+	resp := admission.PatchResponseFromRaw(req.Object.Raw, mutated)
+	// The writer sees what changed, as kubectl, Helm and Argo CD print
+	// admission warnings. No Event: an admission sends no API request, and
+	// a GitOps tool re-applying every few seconds would flood the Events.
+	for _, ch := range decision.Pending {
+		resp.Warnings = append(resp.Warnings, fmt.Sprintf("gracefuldrain set %s: %s -> %s", ch.Field, ch.Before, ch.After))
+	}
+	return resp, admissionMutated
+}

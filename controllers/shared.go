@@ -1,0 +1,50 @@
+/*
+Copyright 2026 The gracefuldrain Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
+package controllers
+
+import (
+	"context"
+
+	"k8s.io/client-go/tools/events"
+	ctrl "sigs.k8s.io/controller-runtime"
+)
+
+// Shared are the parts every kind's reconciler and the admission webhook
+// share: the namespace labeler (one label apply per namespace, whichever
+// kind's worker gets there first) and the TargetGroupBinding follower.
+type Shared struct {
+	ctx                 context.Context
+	recorder            events.EventRecorder
+	labeler             *namespaceLabeler
+	targetGroupBindings *targetGroupBindings
+}
+
+// NewShared builds the shared parts for the manager; ctx is the manager's
+// lifetime.
+func NewShared(ctx context.Context, mgr ctrl.Manager) (*Shared, error) {
+	recorder := mgr.GetEventRecorder("gracefuldrain")
+	tgbs, err := newTargetGroupBindings(ctx, mgr.GetCache())
+	if err != nil {
+		return nil, err
+	}
+	return &Shared{
+		ctx:                 ctx,
+		recorder:            recorder,
+		labeler:             &namespaceLabeler{client: mgr.GetClient(), recorder: recorder},
+		targetGroupBindings: tgbs,
+	}, nil
+}
