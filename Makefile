@@ -3,7 +3,9 @@
 IMG ?= gracefuldrain:latest
 LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_TOOLS_VERSION ?= v0.20.1
-KUSTOMIZE_VERSION ?= v5.8.3
+# v5.8.1: the newest kustomize that builds with the Go the README asks for (1.25+);
+# v5.8.2 needs Go 1.26 and v5.8.3 Go 1.27.
+KUSTOMIZE_VERSION ?= v5.8.1
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 GO_TEST_FLAGS ?=
