@@ -20,8 +20,11 @@ all: build
 ##@ Development
 
 .PHONY: manifests
-manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC from markers.
+manifests: $(CONTROLLER_GEN) ## Generate the CRD and RBAC from markers (and copy them, with the alerts, into the Helm chart).
 	$(CONTROLLER_GEN) rbac:roleName=manager-role crd paths="./..." output:crd:artifacts:config=config/crd/bases
+	cp config/crd/bases/gracefuldrain.io_gracefuldrains.yaml charts/gracefuldrain/crds/
+	cp config/rbac/role.yaml charts/gracefuldrain/files/manager-role.yaml
+	cp config/prometheus/rules.yaml charts/gracefuldrain/files/prometheus-rules.yaml
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
@@ -29,7 +32,7 @@ generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 
 .PHONY: verify-generated
 verify-generated: manifests generate ## Fail when committed generated files are stale.
-	@git diff --exit-code -- api config || { echo "generated files are stale: run make manifests generate and commit"; exit 1; }
+	@git diff --exit-code -- api config charts || { echo "generated files are stale: run make manifests generate and commit"; exit 1; }
 
 .PHONY: fmt
 fmt: ## Run go fmt.
