@@ -66,6 +66,10 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 30s).
 k8s-binaries: ## Build (once) etcd, kube-apiserver, kubectl and kube-controller-manager into the cache.
 	hack/k8s-binaries.sh all
 
+.PHONY: tools
+tools: ## Build (once) helm and promtool into the cache, and fetch the prometheus-operator CRDs.
+	hack/tools.sh helm promtool prometheus-operator-crds
+
 ##@ Build
 
 .PHONY: build
