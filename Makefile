@@ -13,6 +13,12 @@ GO_TEST_FLAGS ?=
 # etcd, kube-apiserver and kubectl, built from source once and cached outside the
 # checkout (see hack/k8s-binaries.sh). A KUBEBUILDER_ASSETS already set wins.
 ENVTEST_ASSETS = $(if $(KUBEBUILDER_ASSETS),$(KUBEBUILDER_ASSETS),$$(hack/k8s-binaries.sh))
+# helm, promtool and the prometheus-operator CRDs for test/install, built or
+# fetched once into the same cache (hack/tools.sh). A HELM, PROMTOOL or
+# PROMETHEUS_OPERATOR_CRDS already set wins.
+HELM_PATH = $(if $(HELM),$(HELM),$$(hack/tools.sh helm))
+PROMTOOL_PATH = $(if $(PROMTOOL),$(PROMTOOL),$$(hack/tools.sh promtool))
+PROMETHEUS_OPERATOR_CRDS_PATH = $(if $(PROMETHEUS_OPERATOR_CRDS),$(PROMETHEUS_OPERATOR_CRDS),$$(hack/tools.sh prometheus-operator-crds))
 
 .PHONY: all
 all: build
@@ -43,8 +49,12 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: test
-test: manifests generate vet ## Unit tests and envtest integration tests on a real etcd + kube-apiserver.
-	KUBEBUILDER_ASSETS="$(ENVTEST_ASSETS)" go test ./... $(GO_TEST_FLAGS)
+test: manifests generate vet $(KUSTOMIZE) ## Unit tests, envtest integration tests on a real etcd + kube-apiserver, chart and alert tests.
+	@set -e; \
+	assets="$(ENVTEST_ASSETS)"; helm="$(HELM_PATH)"; promtool="$(PROMTOOL_PATH)"; crds="$(PROMETHEUS_OPERATOR_CRDS_PATH)"; \
+	echo "KUBEBUILDER_ASSETS=$$assets HELM=$$helm PROMTOOL=$$promtool PROMETHEUS_OPERATOR_CRDS=$$crds KUSTOMIZE=$(KUSTOMIZE) go test ./... $(GO_TEST_FLAGS)"; \
+	KUBEBUILDER_ASSETS="$$assets" HELM="$$helm" PROMTOOL="$$promtool" PROMETHEUS_OPERATOR_CRDS="$$crds" KUSTOMIZE="$(KUSTOMIZE)" \
+		go test ./... $(GO_TEST_FLAGS)
 
 .PHONY: e2e
 e2e: build ## Rollouts under load through a simulated ALB, operator off and on (test/e2e). E2E_SHORT=1 for the CI version.
@@ -69,6 +79,10 @@ k8s-binaries: ## Build (once) etcd, kube-apiserver, kubectl and kube-controller-
 .PHONY: tools
 tools: ## Build (once) helm and promtool into the cache, and fetch the prometheus-operator CRDs.
 	hack/tools.sh helm promtool prometheus-operator-crds
+
+.PHONY: helm-lint
+helm-lint: ## Lint the Helm chart (helm lint --strict).
+	"$(HELM_PATH)" lint --strict charts/gracefuldrain
 
 ##@ Build
 
