@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Provides helm and promtool for the chart and Prometheus-rule tests, on machines
+# where only the Go module proxy is reachable (no release downloads). Each is
+# built from source once and cached outside the checkout, like
+# hack/k8s-binaries.sh does for etcd and kube-apiserver, so clean clones (CI)
+# reuse them. Neither is a dependency of the operator's go.mod: each is built in a
+# throwaway module.
+#
+# Also provides the prometheus-operator's ServiceMonitor and PrometheusRule CRDs,
+# so that the chart's monitoring objects can be applied to a test API server:
+# they are taken from the operator's Go module (its example/ directory), which
+# the module proxy serves like any other; nothing is built.
+#
+# Usage: hack/tools.sh [helm] [promtool] [prometheus-operator-crds]
+#   prints, one per line, the path of each binary asked for, or the directory
+#   holding the CRDs (default: helm and promtool).
+#
+# Cold build times on 2 cores, measured with an empty Go build cache and the
+# modules already downloaded, while other builds shared the CPU (load 5-7):
+#   helm v3.22.0        324 s wall, 290 s CPU
+#   promtool v0.316.0   883 s wall, 802 s CPU (it links every Prometheus service
+#                       discovery: AWS, Azure, GCE, Kubernetes, ...)
+# The first run on a busy machine takes longer (1,108 s and 1,391 s at load 15+).
+# Every later run finds them in the cache and costs nothing.
+set -euo pipefail
+
+# The newest releases the proxy serves that build here; their go.mod files ask
+# for Go 1.26.0 (helm) and 1.26.7 (promtool), so `make test` needs that Go.
+# helm v3 (v4 changed its CLI); Prometheus's Go module versions are v0.3XX.Y
+# for Prometheus 3.XX.Y.
+HELM_VERSION="${HELM_VERSION:-v3.22.0}"
+PROMTOOL_VERSION="${PROMTOOL_VERSION:-v0.316.0}"
+PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
+CACHE_ROOT="${GRACEFULDRAIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gracefuldrain}"
+
+log() { echo "tools: $*" >&2; }
+
+export GOFLAGS=-mod=mod CGO_ENABLED=0 GOTOOLCHAIN=local
+
+# build_tool NAME VERSION MODULE PACKAGE: builds PACKAGE of MODULE@VERSION into
+# <cache>/tools/NAME-VERSION/NAME unless it is there, and prints that path.
+build_tool() {
+  local name="$1" version="$2" module="$3" pkg="$4"
+  shift 4
+  local dest="${CACHE_ROOT}/tools/${name}-${version}"
+  if [[ ! -x "${dest}/${name}" ]]; then
+    mkdir -p "${dest}"
+    # One builder at a time per tool; a second caller waits and then finds the binary.
+    exec 9>"${dest}/.lock"
+    flock 9
+    if [[ ! -x "${dest}/${name}" ]]; then
+      local work start
+      work="$(mktemp -d)"
+      # shellcheck disable=SC2064 # expand work now: it is local to this call
+      trap "rm -rf '${work}'" EXIT
+      start=$SECONDS
+      log "building ${name} ${version} (cold: minutes, see the top of this script)"
+      (
+        cd "${work}"
+        go mod init gracefuldrain.local/"${name}"-build >/dev/null 2>&1
+        printf '//go:build tools\npackage tools\nimport _ "%s"\n' "${pkg}" > tools.go
+        go mod edit -require "${module}@${version}"
+        go mod tidy >/dev/null 2>&1 || go mod tidy
+        go build -trimpath -ldflags "-s -w $(ldflags_for "${name}" "${version}")" -o "${dest}/${name}.tmp" "${pkg}"
+      )
+      mv "${dest}/${name}.tmp" "${dest}/${name}"
+      rm -rf "${work}"
+      trap - EXIT
+      log "built ${name} ${version} in $((SECONDS - start)) s"
+    fi
+    exec 9>&-
+  fi
+  echo "${dest}/${name}"
+}
+
+# ldflags_for NAME VERSION, run inside the throwaway module: the version
+# stamps each project's own release build sets.
+ldflags_for() {
+  case "$1" in
+    helm)
+      # helm lint and helm template assume this Kubernetes version
+      # (.Capabilities.KubeVersion); helm's Makefile sets it from client-go.
+      local cg minor
+      cg="$(go list -m -f '{{.Version}}' k8s.io/client-go)" # v0.35.1 -> 1.35
+      minor="${cg#v0.}"; minor="${minor%%.*}"
+      local k
+      echo -n "-X helm.sh/helm/v3/internal/version.version=$2 -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+      for k in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+        echo -n " -X ${k}.k8sVersionMajor=1 -X ${k}.k8sVersionMinor=${minor}"
+      done
+      ;;
+    promtool)
+      echo -n "-X github.com/prometheus/common/version.Version=$2"
+      ;;
+  esac
+}
+
+# prometheus_operator_crds: copies the two CRDs the chart's monitoring objects
+# need out of the module (about 4 MB to download) into the cache, and prints
+# that directory.
+prometheus_operator_crds() {
+  local dest="${CACHE_ROOT}/tools/prometheus-operator-crds-${PROMETHEUS_OPERATOR_VERSION}"
+  local files=(monitoring.coreos.com_servicemonitors.yaml monitoring.coreos.com_prometheusrules.yaml)
+  if [[ ! -f "${dest}/${files[-1]}" ]]; then
+    mkdir -p "${dest}"
+    exec 9>"${dest}/.lock"
+    flock 9
+    if [[ ! -f "${dest}/${files[-1]}" ]]; then
+      local dir f
+      # Outside any module, so that no go.mod is consulted or changed.
+      dir="$(cd / && go mod download -json "github.com/prometheus-operator/prometheus-operator@${PROMETHEUS_OPERATOR_VERSION}" |
+        sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+      for f in "${files[@]}"; do
+        cp "${dir}/example/prometheus-operator-crd/${f}" "${dest}/${f}.tmp"
+        chmod 644 "${dest}/${f}.tmp"
+        mv "${dest}/${f}.tmp" "${dest}/${f}"
+      done
+    fi
+    exec 9>&-
+  fi
+  echo "${dest}"
+}
+
+want=("$@")
+if [[ ${#want[@]} -eq 0 ]]; then want=(helm promtool); fi
+for t in "${want[@]}"; do
+  case "$t" in
+    helm) build_tool helm "${HELM_VERSION}" helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm ;;
+    promtool) build_tool promtool "${PROMTOOL_VERSION}" github.com/prometheus/prometheus github.com/prometheus/prometheus/cmd/promtool ;;
+    prometheus-operator-crds) prometheus_operator_crds ;;
+    *) echo "tools: unknown tool ${t} (helm, promtool, prometheus-operator-crds)" >&2; exit 2 ;;
+  esac
+done
