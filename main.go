@@ -76,6 +76,7 @@ type options struct {
 type webhookOptions struct {
 	port                        int
 	certPath, certName, certKey string
+	certDir                     string
 	namespace, service, host    string
 	secret, configuration       string
 }
@@ -104,6 +105,7 @@ func parseFlags(args []string) (options, *zap.Options, error) {
 	fs.IntVar(&o.webhook.port, "webhook-port", webhook.DefaultPort, "Port of the admission webhook server; 0 turns the webhook off (the reconciler alone applies the plan).")
 	fs.StringVar(&o.webhook.certPath, "webhook-cert-path", "", "Directory of the webhook serving certificate (cert-manager's); when empty the manager keeps its own in --webhook-secret.")
 	fs.StringVar(&o.webhook.certName, "webhook-cert-name", "tls.crt", "File name of the webhook serving certificate.")
+	fs.StringVar(&o.webhook.certDir, "webhook-cert-dir", filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs"), "Where the manager writes its self-managed certificate for the webhook server (an emptyDir in the install).")
 	fs.StringVar(&o.webhook.certKey, "webhook-cert-key", "tls.key", "File name of the webhook serving key.")
 	fs.StringVar(&o.webhook.namespace, "webhook-namespace", envOr("POD_NAMESPACE", "gracefuldrain-system"), "Namespace of the webhook Service and certificate Secret.")
 	fs.StringVar(&o.webhook.service, "webhook-service", "gracefuldrain-webhook-service", "Service the API server calls the webhook through; the certificate is made for it.")
@@ -255,7 +257,7 @@ func webhookServing(w webhookOptions) serving {
 	}
 	svc := w.service + "." + w.namespace + ".svc"
 	s := serving{
-		dir:         filepath.Join(os.TempDir(), "k8s-webhook-server", "serving-certs"),
+		dir:         w.certDir,
 		selfManaged: true,
 		names:       []string{svc, svc + ".cluster.local"},
 	}
