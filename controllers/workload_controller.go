@@ -243,7 +243,7 @@ func (r *WorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 func (r *WorkloadReconciler) trackReverts(ctx context.Context, w workload.Workload, old gdv1.GracefulDrainStatus, in *report.Input) error {
 	applied := meta.FindStatusCondition(old.Conditions, gdv1.ConditionPlanApplied)
 	reverted := len(in.Pending) > 0 && applied != nil && applied.Status == metav1.ConditionTrue &&
-		old.DeploymentGeneration > 0 && old.DeploymentGeneration < w.Generation
+		old.WorkloadGeneration > 0 && old.WorkloadGeneration < w.Generation
 	var manager string
 	if reverted && r.apiReader != nil {
 		live := r.kind.newObject()

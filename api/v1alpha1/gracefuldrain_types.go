@@ -25,7 +25,7 @@ import (
 type Mode string
 
 const (
-	// ModeEnforce applies the drain plan to the Deployment.
+	// ModeEnforce applies the drain plan to the workload.
 	ModeEnforce Mode = "enforce"
 	// ModeAudit computes and reports the plan and changes nothing.
 	ModeAudit Mode = "audit"
@@ -36,11 +36,11 @@ const (
 
 // Condition types. Ready is the summary; the others explain its parts.
 const (
-	// ConditionReady is True when the plan is in the Deployment spec, the rollout
+	// ConditionReady is True when the plan is in the workload's spec, the rollout
 	// carrying it has finished and, for ip targets, the current pods carry the
 	// AWS Load Balancer Controller's readiness gate.
 	ConditionReady = "Ready"
-	// ConditionPlanApplied is True when the Deployment spec carries the plan.
+	// ConditionPlanApplied is True when the workload's pod template carries the plan.
 	ConditionPlanApplied = "PlanApplied"
 	// ConditionRolledOut is True when the rollout of the current spec has finished.
 	ConditionRolledOut = "RolledOut"
@@ -94,14 +94,18 @@ const (
 	ReasonWaitingForRollout = "WaitingForRollout"
 )
 
-// GracefulDrain reports, for the Deployment of the same name, which AWS load
-// balancers send it traffic, the drain settings they need, and whether the
-// Deployment is protected. The operator creates one per managed Deployment (with
-// an ownerReference to it) and deletes it when the Deployment leaves management;
-// users only read it.
+// GracefulDrain reports, for one workload behind AWS load balancers (a
+// Deployment, StatefulSet, DaemonSet or Argo Rollout), which load balancers
+// send it traffic, the drain settings they need, and whether the workload is
+// protected. The operator creates one per managed workload, with an
+// ownerReference to it, and deletes it when the workload leaves management;
+// users only read it. A Deployment's GracefulDrain has the Deployment's name;
+// another kind's is named <name>-<kind>, e.g. web-statefulset.
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=gd,categories=all
+// +kubebuilder:printcolumn:name="Kind",type=string,JSONPath=`.status.workload.kind`
+// +kubebuilder:printcolumn:name="Workload",type=string,JSONPath=`.status.workload.name`,priority=1
 // +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.status.mode`
 // +kubebuilder:printcolumn:name="Load Balancer",type=string,JSONPath=`.status.loadBalancer`
 // +kubebuilder:printcolumn:name="PreStop",type=integer,JSONPath=`.status.plan.preStopSeconds`
@@ -109,11 +113,12 @@ const (
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Message",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`,priority=1
 type GracefulDrain struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
-	// Spec is empty: the operator derives everything from the Deployment, its
+	// Spec is empty: the operator derives everything from the workload, its
 	// namespace and the load-balancer objects that point at it.
 	// +optional
 	Spec GracefulDrainSpec `json:"spec,omitempty"`
@@ -127,17 +132,23 @@ type GracefulDrain struct {
 // spec/status shape and can grow user settings later.
 type GracefulDrainSpec struct{}
 
-// GracefulDrainStatus is the operator's report for one Deployment.
+// GracefulDrainStatus is the operator's report for one workload: what it found,
+// what it plans, what it changed, and whether the workload is protected.
 type GracefulDrainStatus struct {
 	// ObservedGeneration is the GracefulDrain generation this status was written for.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// DeploymentGeneration is the Deployment's metadata.generation this status describes.
+	// Workload is the workload this GracefulDrain reports on (its owner).
 	// +optional
-	DeploymentGeneration int64 `json:"deploymentGeneration,omitempty"`
+	Workload *WorkloadReference `json:"workload,omitempty"`
 
-	// Mode in force for the Deployment: enforce applies the plan, audit only reports it.
+	// WorkloadGeneration is the workload's metadata.generation this status
+	// describes (for an Argo Rollout with workloadRef, the Rollout's).
+	// +optional
+	WorkloadGeneration int64 `json:"workloadGeneration,omitempty"`
+
+	// Mode in force for the workload: enforce applies the plan, audit only reports it.
 	// +optional
 	Mode Mode `json:"mode,omitempty"`
 
@@ -145,12 +156,12 @@ type GracefulDrainStatus struct {
 	// +optional
 	LoadBalancer string `json:"loadBalancer,omitempty"`
 
-	// Attachments are the paths from AWS load balancers to the Deployment's pods.
+	// Attachments are the paths from AWS load balancers to the workload's pods.
 	// +optional
 	// +listType=atomic
 	Attachments []Attachment `json:"attachments,omitempty"`
 
-	// Plan is the drain settings computed for the Deployment.
+	// Plan is the drain settings computed for the workload.
 	// +optional
 	Plan *DrainPlan `json:"plan,omitempty"`
 
@@ -160,14 +171,33 @@ type GracefulDrainStatus struct {
 	// +optional
 	Reverts *RevertStatus `json:"reverts,omitempty"`
 
-	// Conditions explain the state; Ready is the summary that
-	// `kubectl wait --for=condition=Ready` uses.
+	// Conditions explain the state. Ready is the summary that
+	// `kubectl wait --for=condition=Ready` uses: True when the plan is in the
+	// pod template, the rollout carrying it has finished and, for ip targets,
+	// every current pod carries the load balancer's readiness gate. The others
+	// explain its parts: PlanApplied, RolledOut, ReadinessGates,
+	// HooksProtected, Serving, Conflict (True is bad) and TargetPorts.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
 	// +patchStrategy=merge
 	// +patchMergeKey=type
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+}
+
+// WorkloadReference names the workload a GracefulDrain reports on, in its namespace.
+type WorkloadReference struct {
+	// APIVersion of the workload, e.g. apps/v1 or argoproj.io/v1alpha1.
+	APIVersion string `json:"apiVersion"`
+	// Kind is Deployment, StatefulSet, DaemonSet or Rollout.
+	Kind string `json:"kind"`
+	// Name of the workload.
+	Name string `json:"name"`
+	// TemplateFrom names the object that holds the pod template when it is
+	// not the workload itself: an Argo Rollout's workloadRef Deployment, which
+	// is where the drain settings go.
+	// +optional
+	TemplateFrom string `json:"templateFrom,omitempty"`
 }
 
 // RevertStatus counts the times another field manager reverted the operator's fields.
@@ -190,7 +220,7 @@ type RevertStatus struct {
 	RetryToken string `json:"retryToken,omitempty"`
 }
 
-// Attachment is one path from an AWS load balancer to the Deployment's pods.
+// Attachment is one path from an AWS load balancer to the workload's pods.
 type Attachment struct {
 	// LoadBalancer is ALB, NLB, or TargetGroup (a TargetGroupBinding to a target
 	// group made outside Kubernetes, whose load balancer is not known).
@@ -218,7 +248,7 @@ type Attachment struct {
 	DeregistrationDelaySeconds int32 `json:"deregistrationDelaySeconds"`
 }
 
-// ObjectReference names an object in the Deployment's namespace.
+// ObjectReference names an object in the workload's namespace.
 type ObjectReference struct {
 	// Kind is Ingress, Service or TargetGroupBinding.
 	Kind string `json:"kind"`
@@ -248,7 +278,7 @@ type HealthCheck struct {
 	SuccessCodes string `json:"successCodes,omitempty"`
 }
 
-// DrainPlan is the drain settings for the Deployment.
+// DrainPlan is the drain settings for the workload.
 type DrainPlan struct {
 	// PreStopSeconds is the preStop sleep of every regular container: the time
 	// the load balancer needs to stop sending new requests to a terminating pod.

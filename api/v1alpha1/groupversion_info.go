@@ -15,7 +15,7 @@ limitations under the License.
 */
 
 // Package v1alpha1 contains the gracefuldrain.io/v1alpha1 API: GracefulDrain,
-// the operator-written report of one Deployment's drain protection.
+// the operator-written report of one workload's drain protection.
 // +kubebuilder:object:generate=true
 // +groupName=gracefuldrain.io
 package v1alpha1

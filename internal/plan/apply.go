@@ -17,12 +17,14 @@ limitations under the License.
 package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 
@@ -30,13 +32,52 @@ import (
 	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
-// ApplyConfiguration is the server-side apply request that carries the plan:
-// the Deployment's name and namespace, the grace period, and per container
-// (keyed by name, nothing else of it) the preStop hook it sets or raises and
-// the readiness probe it derives. Containers the plan leaves alone are not
-// listed, so the operator never co-owns them. spec.selector is not sent: it is
-// only required when creating, and the operator never creates Deployments.
+// ApplyConfiguration is the server-side apply request that carries the plan
+// to a Deployment: its name and namespace, and the pod template's fields of
+// PodSpecApplyConfiguration. spec.selector is not sent: it is only required
+// when creating, and the operator never creates workloads.
 func ApplyConfiguration(w workload.Workload, p Plan) *appsv1ac.DeploymentApplyConfiguration {
+	return appsv1ac.Deployment(w.Name, w.Namespace).
+		WithSpec(appsv1ac.DeploymentSpec().WithTemplate(corev1ac.PodTemplateSpec().WithSpec(PodSpecApplyConfiguration(p))))
+}
+
+// StatefulSetApplyConfiguration carries the plan to a StatefulSet.
+func StatefulSetApplyConfiguration(w workload.Workload, p Plan) *appsv1ac.StatefulSetApplyConfiguration {
+	return appsv1ac.StatefulSet(w.Name, w.Namespace).
+		WithSpec(appsv1ac.StatefulSetSpec().WithTemplate(corev1ac.PodTemplateSpec().WithSpec(PodSpecApplyConfiguration(p))))
+}
+
+// DaemonSetApplyConfiguration carries the plan to a DaemonSet.
+func DaemonSetApplyConfiguration(w workload.Workload, p Plan) *appsv1ac.DaemonSetApplyConfiguration {
+	return appsv1ac.DaemonSet(w.Name, w.Namespace).
+		WithSpec(appsv1ac.DaemonSetSpec().WithTemplate(corev1ac.PodTemplateSpec().WithSpec(PodSpecApplyConfiguration(p))))
+}
+
+// RolloutApplyConfiguration carries the plan to an Argo Rollout with a
+// template of its own, as unstructured data (its CRD's schema keys
+// containers by name, as a Deployment's does).
+func RolloutApplyConfiguration(w workload.Workload, p Plan) (*unstructured.Unstructured, error) {
+	raw, err := json.Marshal(PodSpecApplyConfiguration(p))
+	if err != nil {
+		return nil, err
+	}
+	var spec map[string]any
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{"spec": map[string]any{"template": map[string]any{"spec": spec}}}}
+	u.SetGroupVersionKind(workload.RolloutGVK)
+	u.SetName(w.Name)
+	u.SetNamespace(w.Namespace)
+	return u, nil
+}
+
+// PodSpecApplyConfiguration is the pod template's part of every kind's apply:
+// the grace period, and per container (keyed by name, nothing else of it) the
+// preStop hook the plan sets or raises and the readiness probe it derives.
+// Containers the plan leaves alone are not listed, so the operator never
+// co-owns them.
+func PodSpecApplyConfiguration(p Plan) *corev1ac.PodSpecApplyConfiguration {
 	podSpec := corev1ac.PodSpec().WithTerminationGracePeriodSeconds(int64(p.TerminationGracePeriodSeconds))
 	for i := range p.Containers {
 		cp := &p.Containers[i]
@@ -54,10 +95,7 @@ func ApplyConfiguration(w workload.Workload, p Plan) *appsv1ac.DeploymentApplyCo
 			podSpec.WithContainers(c)
 		}
 	}
-	return appsv1ac.Deployment(w.Name, w.Namespace).
-		WithSpec(appsv1ac.DeploymentSpec().
-			WithTemplate(corev1ac.PodTemplateSpec().
-				WithSpec(podSpec)))
+	return podSpec
 }
 
 // sentPreStop is the hook the apply sends for a container, or nil.

@@ -17,7 +17,11 @@ limitations under the License.
 package plan
 
 import (
+	"reflect"
+
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
@@ -59,6 +63,48 @@ func Mutate(w workload.Workload, p Plan) {
 			c.ReadinessProbe = nil
 		}
 	}
+}
+
+// MutateRollout puts the plan into an Argo Rollout read as unstructured data,
+// whose view w holds a converted copy of its template: Mutate changes the
+// copy, and the drain fields (the grace period, and each container's
+// lifecycle and readiness probe) are written back into u, nothing else.
+func MutateRollout(u *unstructured.Unstructured, w workload.Workload, p Plan) error {
+	if w.Template == nil {
+		return nil
+	}
+	Mutate(w, p)
+	spec := w.Template.Spec
+	if err := unstructured.SetNestedField(u.Object, *spec.TerminationGracePeriodSeconds, "spec", "template", "spec", "terminationGracePeriodSeconds"); err != nil {
+		return err
+	}
+	containers, _, err := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+	if err != nil {
+		return err
+	}
+	for i := range containers {
+		c, ok := containers[i].(map[string]any)
+		if !ok {
+			continue
+		}
+		for _, mutated := range spec.Containers {
+			if mutated.Name != c["name"] {
+				continue
+			}
+			for field, value := range map[string]any{"lifecycle": mutated.Lifecycle, "readinessProbe": mutated.ReadinessProbe} {
+				if reflect.ValueOf(value).IsNil() {
+					delete(c, field)
+					continue
+				}
+				m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(value)
+				if err != nil {
+					return err
+				}
+				c[field] = m
+			}
+		}
+	}
+	return unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers")
 }
 
 // mergeProbe sets the fields the plan sends and keeps the others (an initial

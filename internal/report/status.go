@@ -80,14 +80,16 @@ type Input struct {
 // times of conditions whose status did not change.
 func Status(old gdv1.GracefulDrainStatus, generation int64, in Input) gdv1.GracefulDrainStatus {
 	s := gdv1.GracefulDrainStatus{
-		ObservedGeneration:   generation,
-		DeploymentGeneration: in.Workload.Generation,
-		Mode:                 gdv1.Mode(in.Mode),
-		LoadBalancer:         LoadBalancerSummary(in.Attachments),
-		Attachments:          attachments(in.Attachments),
-		Plan:                 drainPlan(in.Plan),
-		Reverts:              in.Reverts,
-		Conditions:           append([]metav1.Condition(nil), old.Conditions...),
+		ObservedGeneration: generation,
+		Workload: &gdv1.WorkloadReference{APIVersion: in.Workload.Kind.APIVersion(), Kind: string(in.Workload.Kind),
+			Name: in.Workload.Name, TemplateFrom: in.Workload.TemplateFrom},
+		WorkloadGeneration: in.Workload.Generation,
+		Mode:               gdv1.Mode(in.Mode),
+		LoadBalancer:       LoadBalancerSummary(in.Attachments),
+		Attachments:        attachments(in.Attachments),
+		Plan:               drainPlan(in.Plan),
+		Reverts:            in.Reverts,
+		Conditions:         append([]metav1.Condition(nil), old.Conditions...),
 	}
 	for _, c := range conditions(in, meta.FindStatusCondition(old.Conditions, gdv1.ConditionPlanApplied)) {
 		c.ObservedGeneration = generation

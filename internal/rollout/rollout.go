@@ -56,3 +56,55 @@ func OfDeployment(d *appsv1.Deployment) Status {
 	}
 	return Status{Complete: true, Message: fmt.Sprintf("Rollout complete: %d of %d replicas updated and available.", st.AvailableReplicas, want)}
 }
+
+// OfStatefulSet judges a StatefulSet as kubectl rollout status does. With
+// the OnDelete strategy a new template reaches a pod only when the pod is
+// deleted: it is complete once every pod runs the update revision.
+func OfStatefulSet(s *appsv1.StatefulSet) Status {
+	st := s.Status
+	want := int32(1)
+	if s.Spec.Replicas != nil {
+		want = *s.Spec.Replicas
+	}
+	if st.ObservedGeneration == 0 || s.Generation > st.ObservedGeneration {
+		return Status{Message: fmt.Sprintf("Waiting for the StatefulSet controller to observe generation %d.", s.Generation)}
+	}
+	if s.Spec.UpdateStrategy.Type == appsv1.OnDeleteStatefulSetStrategyType {
+		if st.UpdateRevision != st.CurrentRevision || st.UpdatedReplicas < want {
+			return Status{Message: fmt.Sprintf("Update strategy OnDelete: the new pod template takes effect when pods are deleted (%d of %d pods updated).", st.UpdatedReplicas, want)}
+		}
+		return Status{Complete: true, Message: fmt.Sprintf("Rollout complete: all %d pods run the current template (OnDelete).", want)}
+	}
+	if st.ReadyReplicas < want {
+		return Status{Message: fmt.Sprintf("Rollout in progress: %d of %d pods ready.", st.ReadyReplicas, want)}
+	}
+	if ru := s.Spec.UpdateStrategy.RollingUpdate; ru != nil && ru.Partition != nil && *ru.Partition > 0 {
+		if st.UpdatedReplicas < want-*ru.Partition {
+			return Status{Message: fmt.Sprintf("Partitioned rollout in progress: %d of %d new pods updated.", st.UpdatedReplicas, want-*ru.Partition)}
+		}
+		return Status{Message: fmt.Sprintf("Partitioned rollout: the %d pods below partition %d keep the old template until the partition is lowered.", *ru.Partition, *ru.Partition)}
+	}
+	if st.UpdateRevision != st.CurrentRevision {
+		return Status{Message: fmt.Sprintf("Rollout in progress: %d of %d pods at revision %s.", st.UpdatedReplicas, want, st.UpdateRevision)}
+	}
+	return Status{Complete: true, Message: fmt.Sprintf("Rollout complete: %d pods at revision %s.", st.CurrentReplicas, st.CurrentRevision)}
+}
+
+// OfDaemonSet judges a DaemonSet as kubectl rollout status does, with the
+// same reading of OnDelete as OfStatefulSet.
+func OfDaemonSet(d *appsv1.DaemonSet) Status {
+	st := d.Status
+	if d.Generation > st.ObservedGeneration {
+		return Status{Message: fmt.Sprintf("Waiting for the DaemonSet controller to observe generation %d.", d.Generation)}
+	}
+	if st.UpdatedNumberScheduled < st.DesiredNumberScheduled {
+		if d.Spec.UpdateStrategy.Type == appsv1.OnDeleteDaemonSetStrategyType {
+			return Status{Message: fmt.Sprintf("Update strategy OnDelete: the new pod template takes effect when pods are deleted (%d of %d pods updated).", st.UpdatedNumberScheduled, st.DesiredNumberScheduled)}
+		}
+		return Status{Message: fmt.Sprintf("Rollout in progress: %d of %d new pods updated.", st.UpdatedNumberScheduled, st.DesiredNumberScheduled)}
+	}
+	if st.NumberAvailable < st.DesiredNumberScheduled {
+		return Status{Message: fmt.Sprintf("Rollout in progress: %d of %d updated pods available.", st.NumberAvailable, st.DesiredNumberScheduled)}
+	}
+	return Status{Complete: true, Message: fmt.Sprintf("Rollout complete: %d of %d pods updated and available.", st.NumberAvailable, st.DesiredNumberScheduled)}
+}

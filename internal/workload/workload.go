@@ -32,8 +32,23 @@ import (
 type Kind string
 
 const (
-	Deployment Kind = "Deployment"
+	Deployment  Kind = "Deployment"
+	StatefulSet Kind = "StatefulSet"
+	DaemonSet   Kind = "DaemonSet"
+	// Rollout is Argo Rollouts' argoproj.io/v1alpha1 Rollout.
+	Rollout Kind = "Rollout"
 )
+
+// Kinds are the workload kinds gracefuldrain manages, in the order it reports them.
+var Kinds = []Kind{Deployment, StatefulSet, DaemonSet, Rollout}
+
+// APIVersion of the kind.
+func (k Kind) APIVersion() string {
+	if k == Rollout {
+		return "argoproj.io/v1alpha1"
+	}
+	return "apps/v1"
+}
 
 // Workload is a workload as the pure packages see it. Template and
 // ManagedFields belong to the object that holds the pod template, which is
@@ -54,6 +69,9 @@ type Workload struct {
 	Replicas *int32
 	// Selector selects the workload's pods.
 	Selector *metav1.LabelSelector
+	// TemplateFrom names the object holding Template when it is not the
+	// workload itself ("Deployment/web" for an Argo Rollout's workloadRef).
+	TemplateFrom string
 }
 
 // OfDeployment is the view of a Deployment; it shares the Deployment's memory.
@@ -69,6 +87,25 @@ func OfDeployment(d *appsv1.Deployment) Workload {
 		ManagedFields: d.ManagedFields,
 		Replicas:      d.Spec.Replicas,
 		Selector:      d.Spec.Selector,
+	}
+}
+
+// OfStatefulSet is the view of a StatefulSet; it shares the object's memory.
+func OfStatefulSet(s *appsv1.StatefulSet) Workload {
+	return Workload{
+		Object: s, Kind: StatefulSet, Namespace: s.Namespace, Name: s.Name, Generation: s.Generation,
+		Annotations: s.Annotations, Template: &s.Spec.Template, ManagedFields: s.ManagedFields,
+		Replicas: s.Spec.Replicas, Selector: s.Spec.Selector,
+	}
+}
+
+// OfDaemonSet is the view of a DaemonSet; it shares the object's memory.
+// Replicas is nil: a DaemonSet runs one pod per eligible node.
+func OfDaemonSet(d *appsv1.DaemonSet) Workload {
+	return Workload{
+		Object: d, Kind: DaemonSet, Namespace: d.Namespace, Name: d.Name, Generation: d.Generation,
+		Annotations: d.Annotations, Template: &d.Spec.Template, ManagedFields: d.ManagedFields,
+		Selector: d.Spec.Selector,
 	}
 }
 
@@ -89,5 +126,8 @@ func (w Workload) Containers() []corev1.Container {
 // messages that tell a person how to give existing pods something only new
 // pods get.
 func (w Workload) RestartCommand() string {
+	if w.Kind == Rollout {
+		return "kubectl argo rollouts restart " + w.Name
+	}
 	return "kubectl rollout restart " + strings.ToLower(string(w.Kind)) + "/" + w.Name
 }
