@@ -19,6 +19,7 @@ ENVTEST_ASSETS = $(if $(KUBEBUILDER_ASSETS),$(KUBEBUILDER_ASSETS),$$(hack/k8s-bi
 HELM_PATH = $(if $(HELM),$(HELM),$$(hack/tools.sh helm))
 PROMTOOL_PATH = $(if $(PROMTOOL),$(PROMTOOL),$$(hack/tools.sh promtool))
 PROMETHEUS_OPERATOR_CRDS_PATH = $(if $(PROMETHEUS_OPERATOR_CRDS),$(PROMETHEUS_OPERATOR_CRDS),$$(hack/tools.sh prometheus-operator-crds))
+ARGO_ROLLOUTS_CRDS_PATH = $(if $(ARGO_ROLLOUTS_CRDS),$(ARGO_ROLLOUTS_CRDS),$$(hack/tools.sh argo-rollouts-crds))
 
 .PHONY: all
 all: build
@@ -56,9 +57,9 @@ vet: ## Run go vet.
 .PHONY: test
 test: manifests generate vet $(KUSTOMIZE) ## Unit tests, envtest integration tests on a real etcd + kube-apiserver, chart and alert tests.
 	@set -e; \
-	assets="$(ENVTEST_ASSETS)"; helm="$(HELM_PATH)"; promtool="$(PROMTOOL_PATH)"; crds="$(PROMETHEUS_OPERATOR_CRDS_PATH)"; \
-	echo "KUBEBUILDER_ASSETS=$$assets HELM=$$helm PROMTOOL=$$promtool PROMETHEUS_OPERATOR_CRDS=$$crds KUSTOMIZE=$(KUSTOMIZE) go test ./... $(GO_TEST_FLAGS)"; \
-	KUBEBUILDER_ASSETS="$$assets" HELM="$$helm" PROMTOOL="$$promtool" PROMETHEUS_OPERATOR_CRDS="$$crds" KUSTOMIZE="$(KUSTOMIZE)" \
+	assets="$(ENVTEST_ASSETS)"; helm="$(HELM_PATH)"; promtool="$(PROMTOOL_PATH)"; crds="$(PROMETHEUS_OPERATOR_CRDS_PATH)"; argo="$(ARGO_ROLLOUTS_CRDS_PATH)"; \
+	echo "KUBEBUILDER_ASSETS=$$assets HELM=$$helm PROMTOOL=$$promtool PROMETHEUS_OPERATOR_CRDS=$$crds ARGO_ROLLOUTS_CRDS=$$argo KUSTOMIZE=$(KUSTOMIZE) go test ./... $(GO_TEST_FLAGS)"; \
+	KUBEBUILDER_ASSETS="$$assets" HELM="$$helm" PROMTOOL="$$promtool" PROMETHEUS_OPERATOR_CRDS="$$crds" ARGO_ROLLOUTS_CRDS="$$argo" KUSTOMIZE="$(KUSTOMIZE)" \
 		go test ./... $(GO_TEST_FLAGS)
 
 .PHONY: e2e

@@ -215,6 +215,7 @@ func run(ctx context.Context, cfg *rest.Config, o options) error {
 		// Stepping down at once lets a new replica take over without waiting a lease duration.
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         controllers.CacheOptions(),
+		Client:                        controllers.ClientOptions(),
 	})
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)

@@ -33,7 +33,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/drain"
-	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/report"
 )
 
@@ -59,9 +58,9 @@ type DrainWebhook struct {
 	shared  *Shared
 }
 
-// NewDeploymentWebhook returns the admission webhook for Deployments.
-func NewDeploymentWebhook(reader client.Reader, decoder admission.Decoder, shared *Shared, opts Options) *DrainWebhook {
-	return &DrainWebhook{reader: reader, decoder: decoder, kind: deployments, opts: opts.withDefaults(), shared: shared}
+// newDrainWebhook returns the admission webhook for one workload kind.
+func newDrainWebhook(reader client.Reader, decoder admission.Decoder, k *workloadKind, shared *Shared, opts Options) *DrainWebhook {
+	return &DrainWebhook{reader: reader, decoder: decoder, kind: k, opts: opts.withDefaults(), shared: shared}
 }
 
 // Path is where the webhook server serves the kind's webhook.
@@ -72,7 +71,11 @@ func (h *DrainWebhook) Register(server webhook.Server) {
 	server.Register(h.Path(), &webhook.Admission{Handler: h})
 }
 
+// One webhook per workload kind, each the same handler (workloadKind.webhookPath).
 // +kubebuilder:webhook:path=/mutate-apps-v1-deployment,mutating=true,failurePolicy=ignore,sideEffects=None,groups=apps,resources=deployments,verbs=create;update,versions=v1,name=deployments.gracefuldrain.io,admissionReviewVersions=v1,reinvocationPolicy=IfNeeded,timeoutSeconds=3
+// +kubebuilder:webhook:path=/mutate-apps-v1-statefulset,mutating=true,failurePolicy=ignore,sideEffects=None,groups=apps,resources=statefulsets,verbs=create;update,versions=v1,name=statefulsets.gracefuldrain.io,admissionReviewVersions=v1,reinvocationPolicy=IfNeeded,timeoutSeconds=3
+// +kubebuilder:webhook:path=/mutate-apps-v1-daemonset,mutating=true,failurePolicy=ignore,sideEffects=None,groups=apps,resources=daemonsets,verbs=create;update,versions=v1,name=daemonsets.gracefuldrain.io,admissionReviewVersions=v1,reinvocationPolicy=IfNeeded,timeoutSeconds=3
+// +kubebuilder:webhook:path=/mutate-argoproj-io-v1alpha1-rollout,mutating=true,failurePolicy=ignore,sideEffects=None,groups=argoproj.io,resources=rollouts,verbs=create;update,versions=v1alpha1,name=rollouts.gracefuldrain.io,admissionReviewVersions=v1,reinvocationPolicy=IfNeeded,timeoutSeconds=3
 
 // Handle answers one AdmissionReview.
 func (h *DrainWebhook) Handle(ctx context.Context, req admission.Request) admission.Response {
@@ -89,8 +92,17 @@ func (h *DrainWebhook) handle(ctx context.Context, req admission.Request) (admis
 		logger.Error(err, "admission request unreadable; allowed unchanged")
 		return admission.Allowed("gracefuldrain could not read the object; allowed unchanged"), admissionError
 	}
-	w := h.kind.view(obj)
-	w.Namespace = req.Namespace // a CREATE may leave it to the request
+	obj.SetNamespace(req.Namespace) // a CREATE may leave it to the request
+	w, err := h.kind.view(ctx, h.reader, obj)
+	if err != nil {
+		logger.Error(err, "admission request's pod template unreadable; allowed unchanged")
+		return admission.Allowed("gracefuldrain could not read the pod template; allowed unchanged"), admissionError
+	}
+	if w.Template == nil || w.TemplateFrom != "" {
+		// An Argo Rollout with a workloadRef: its template is the
+		// Deployment's, whose own writes carry the plan.
+		return admission.Allowed("no pod template of its own"), admissionSkipped
+	}
 	if req.Operation == admissionv1.Update {
 		old := h.kind.newObject()
 		if err := h.decoder.DecodeRaw(req.OldObject, old); err != nil {
@@ -99,7 +111,7 @@ func (h *DrainWebhook) handle(ctx context.Context, req admission.Request) (admis
 		}
 		// Only a write that starts a rollout anyway carries the plan: the
 		// webhook never starts one of its own.
-		if equality.Semantic.DeepEqual(h.kind.view(old).Template, w.Template) {
+		if oldView, err := h.kind.view(ctx, h.reader, old); err == nil && equality.Semantic.DeepEqual(oldView.Template, w.Template) {
 			return admission.Allowed("pod template unchanged"), admissionSkipped
 		}
 	}
@@ -126,7 +138,10 @@ func (h *DrainWebhook) handle(ctx context.Context, req admission.Request) (admis
 	case len(decision.Pending) == 0:
 		return admission.Allowed("carries the drain plan"), admissionUnchanged
 	}
-	plan.Mutate(w, decision.Plan)
+	if err := h.kind.mutate(obj, w, decision.Plan); err != nil {
+		logger.Error(err, "putting the plan into the write; allowed unchanged")
+		return admission.Allowed("gracefuldrain could not change the object; allowed unchanged"), admissionError
+	}
 	mutated, err := json.Marshal(obj)
 	if err != nil {
 		logger.Error(err, "encoding the mutated object; allowed unchanged")

@@ -18,7 +18,6 @@ package controllers
 
 import (
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/fields"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -45,7 +44,13 @@ func CacheOptions() cache.Options {
 			// The namespace entries that own the readiness-gate label tell when it was set.
 			&corev1.Namespace{}: {Transform: slim.Chain(
 				slim.KeepManagedFieldsOwning(plan.FieldManager, fieldowners.Label(awslb.ReadinessGateInjectLabel)), slim.DropUnread)},
-			crdMetadata(): {Field: fields.OneTermEqualSelector("metadata.name", awslb.TargetGroupBindingCRDName)},
 		},
 	}
+}
+
+// ClientOptions make the manager's client read unstructured objects (Argo
+// Rollouts, TargetGroupBindings) from the cache too, with their field
+// indexes, instead of listing them from the API server at every reconcile.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{Unstructured: true}}
 }

@@ -33,6 +33,9 @@ import (
 const (
 	EventDrainSettingsApplied = "DrainSettingsApplied"
 	EventNamespaceLabelled    = "ReadinessGateLabelAdded"
+	// EventGracefulDrainNameTaken: the workload's GracefulDrain name belongs
+	// to another workload's (see drainName).
+	EventGracefulDrainNameTaken = "GracefulDrainNameTaken"
 )
 
 // warningTransition is a problem worth a Warning Event and a log line when a

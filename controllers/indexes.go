@@ -19,19 +19,20 @@ package controllers
 import (
 	"context"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // Field index names. Each turns a "which objects does this change affect"
 // question into a cache lookup instead of a scan.
 const (
-	// indexTemplateLabel indexes Deployments by "key=value" of their pod template labels.
+	// indexTemplateLabel indexes each workload kind by "key=value" of its pod template labels.
 	indexTemplateLabel = "spec.template.metadata.labels"
 	// indexSelectorLabel indexes Services by "key=value" of their selector.
 	indexSelectorLabel = "spec.selector"
@@ -39,6 +40,8 @@ const (
 	indexBackendService = "spec.backend.service.name"
 	// indexIngressClass indexes Ingresses by spec.ingressClassName ("" when unset).
 	indexIngressClass = "spec.ingressClassName"
+	// indexWorkloadRef indexes Argo Rollouts by the Deployment their workloadRef names.
+	indexWorkloadRef = "spec.workloadRef.name"
 )
 
 // fieldIndex is one field index: the kind, the field name, and how to extract it.
@@ -48,12 +51,10 @@ type fieldIndex struct {
 	extract client.IndexerFunc
 }
 
-// fieldIndexes lists every index the watches and the reconciler query.
+// fieldIndexes lists every index the watches and the reconciler query (Argo
+// Rollouts' are rolloutIndexes, registered when its CRD appears).
 func fieldIndexes() []fieldIndex {
-	return []fieldIndex{
-		{&appsv1.Deployment{}, indexTemplateLabel, func(o client.Object) []string {
-			return discovery.LabelPairs(o.(*appsv1.Deployment).Spec.Template.Labels)
-		}},
+	ixs := []fieldIndex{
 		{&corev1.Service{}, indexSelectorLabel, func(o client.Object) []string {
 			return discovery.SelectorPairs(o.(*corev1.Service))
 		}},
@@ -67,44 +68,78 @@ func fieldIndexes() []fieldIndex {
 			return []string{""}
 		}},
 	}
+	for _, k := range kinds {
+		ixs = append(ixs, templateLabelIndex(k))
+	}
+	return ixs
+}
+
+// templateLabelIndex indexes a kind by "key=value" of its pod template's labels.
+func templateLabelIndex(k *workloadKind) fieldIndex {
+	return fieldIndex{k.newObject(), indexTemplateLabel, func(o client.Object) []string {
+		return discovery.LabelPairs(k.templateLabels(o))
+	}}
+}
+
+// rolloutIndexes are Argo Rollouts' indexes: the template labels of the
+// Rollouts that have a template, and the Deployment a Rollout's workloadRef
+// names.
+func rolloutIndexes() []fieldIndex {
+	return []fieldIndex{
+		templateLabelIndex(rollouts),
+		{newRollout(), indexWorkloadRef, func(o client.Object) []string {
+			if name := workload.RolloutWorkloadRef(o.(*unstructured.Unstructured)); name != "" {
+				return []string{name}
+			}
+			return nil
+		}},
+	}
 }
 
 // SetupIndexes registers the field indexes the watches and the reconciler use.
 func SetupIndexes(ctx context.Context, mgr ctrl.Manager) error {
-	for _, ix := range fieldIndexes() {
-		if err := mgr.GetFieldIndexer().IndexField(ctx, ix.object, ix.field, ix.extract); err != nil {
+	return addIndexes(ctx, mgr.GetFieldIndexer(), fieldIndexes())
+}
+
+func addIndexes(ctx context.Context, indexer client.FieldIndexer, ixs []fieldIndex) error {
+	for _, ix := range ixs {
+		if err := indexer.IndexField(ctx, ix.object, ix.field, ix.extract); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// deploymentsSelectedBy lists, through the template-label index, the
-// Deployments in the Service's namespace whose pod template it selects. It
+// workloadsSelectedBy lists, through the template-label index, the workloads
+// of a kind in the Service's namespace whose own pod template it selects. It
 // looks up every selector pair and filters the shortest list, so a label that
-// every Deployment shares (team=shop) does not turn one event into a scan.
-func deploymentsSelectedBy(ctx context.Context, c client.Reader, svc *corev1.Service) ([]appsv1.Deployment, error) {
-	var shortest []appsv1.Deployment
+// every workload shares (team=shop) does not turn one event into a scan.
+func workloadsSelectedBy(ctx context.Context, c client.Reader, k *workloadKind, svc *corev1.Service) ([]client.Object, error) {
+	var shortest []client.Object
 	for i, pair := range discovery.SelectorPairs(svc) {
-		var list appsv1.DeploymentList
-		// Read-only: the cache's objects are only looked at, never changed.
-		if err := c.List(ctx, &list, client.InNamespace(svc.Namespace), client.MatchingFields{indexTemplateLabel: pair}, client.UnsafeDisableDeepCopy); err != nil {
+		list, err := k.list(ctx, c, client.InNamespace(svc.Namespace), client.MatchingFields{indexTemplateLabel: pair})
+		if err != nil {
 			return nil, err
 		}
-		if i == 0 || len(list.Items) < len(shortest) {
-			shortest = list.Items
+		if i == 0 || len(list) < len(shortest) {
+			shortest = list
 		}
 		if len(shortest) == 0 {
 			return nil, nil
 		}
 	}
-	var out []appsv1.Deployment
-	for _, d := range shortest {
-		if discovery.ServiceSelectsTemplate(svc, d.Spec.Template.Labels) {
-			out = append(out, d)
+	var out []client.Object
+	for _, o := range shortest {
+		if discovery.ServiceSelectsTemplate(svc, k.templateLabels(o)) {
+			out = append(out, o)
 		}
 	}
 	return out, nil
+}
+
+// rolloutsReferencing lists the Argo Rollouts whose workloadRef names the Deployment.
+func rolloutsReferencing(ctx context.Context, c client.Reader, namespace, deployment string) ([]client.Object, error) {
+	return rollouts.list(ctx, c, client.InNamespace(namespace), client.MatchingFields{indexWorkloadRef: deployment})
 }
 
 // servicesSelecting lists, through the selector index, the Services in the

@@ -202,7 +202,7 @@ func benchmarkMapping(b *testing.B, perNamespace int, sharedFirstPair bool) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			if got := r.deploymentsOfService(ctx, svcs[i%len(svcs)].(*corev1.Service)); len(got) != 1 {
+			if got := r.workloadsOfService(ctx, svcs[i%len(svcs)].(*corev1.Service)); len(got) != 1 {
 				b.Fatalf("Service mapped to %d Deployments, want 1", len(got))
 			}
 			i++
@@ -212,7 +212,7 @@ func benchmarkMapping(b *testing.B, perNamespace int, sharedFirstPair bool) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			if got := r.deploymentsOfIngress(ctx, ings[i%len(ings)].(*networkingv1.Ingress)); len(got) != 1 {
+			if got := r.workloadsOfIngress(ctx, ings[i%len(ings)].(*networkingv1.Ingress)); len(got) != 1 {
 				b.Fatalf("Ingress mapped to %d Deployments, want 1", len(got))
 			}
 			i++
@@ -228,7 +228,7 @@ func benchmarkMapping(b *testing.B, perNamespace int, sharedFirstPair bool) {
 	b.Run("IngressClassFanOut", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if got := r.deploymentsOfIngressClass(ctx, class); len(got) != benchObjects {
+			if got := r.workloadsOfIngressClass(ctx, class); len(got) != benchObjects {
 				b.Fatalf("IngressClass mapped to %d Deployments, want %d", len(got), benchObjects)
 			}
 		}

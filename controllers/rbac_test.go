@@ -46,6 +46,9 @@ import (
 var allowedRBAC = map[string][]string{
 	"admissionregistration.k8s.io/mutatingwebhookconfigurations": {"get", "update"},
 	"apps/deployments":                  {"get", "list", "watch", "patch"},
+	"apps/statefulsets":                 {"get", "list", "watch", "patch"},
+	"apps/daemonsets":                   {"get", "list", "watch", "patch"},
+	"argoproj.io/rollouts":              {"get", "list", "watch", "patch"},
 	"/namespaces":                       {"get", "list", "watch", "patch"},
 	"/services":                         {"get", "list", "watch"},
 	"/pods":                             {"get", "list", "watch"},

@@ -21,12 +21,20 @@ import (
 	"fmt"
 	"net/http"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // SetupOptions are what main.go (or a test) chooses for the whole operator.
@@ -54,14 +62,18 @@ func Setup(ctx context.Context, mgr ctrl.Manager, so SetupOptions) error {
 	if err != nil {
 		return fmt.Errorf("setting up shared parts: %w", err)
 	}
-	r := NewDeploymentReconciler(mgr, shared, so.Options)
-	var rec reconcile.Reconciler = r
-	if so.wrap != nil {
-		rec = so.wrap(r)
+	for _, k := range kinds {
+		if err := setupKind(mgr, k, shared, so); err != nil {
+			return err
+		}
 	}
-	if err := r.setupWith(mgr, controller.Options{MaxConcurrentReconciles: so.MaxConcurrentReconciles}, rec); err != nil {
-		return fmt.Errorf("setting up the %s controller: %w", r.kind.kind, err)
-	}
+	// Argo Rollouts' CRD may be absent: its kind is set up when it appears,
+	// without a restart (the manager starts controllers added while it runs).
+	shared.crds.onInstalled(workload.RolloutCRDName, func() {
+		if err := setupRollouts(ctx, mgr, shared, so); err != nil {
+			log.FromContext(ctx).Error(err, "setting up Argo Rollouts")
+		}
+	})
 	if err := NewNamespaceReconciler(mgr, shared, so.Options).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the namespace controller: %w", err)
 	}
@@ -84,7 +96,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, so SetupOptions) error {
 	if !so.Webhook {
 		return nil
 	}
-	NewDeploymentWebhook(mgr.GetCache(), admission.NewDecoder(mgr.GetScheme()), shared, so.Options).Register(mgr.GetWebhookServer())
+	decoder := admission.NewDecoder(mgr.GetScheme())
+	for _, k := range append(kinds, rollouts) {
+		newDrainWebhook(mgr.GetCache(), decoder, k, shared, so.Options).Register(mgr.GetWebhookServer())
+	}
 	if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
 		return err
 	}
@@ -93,5 +108,48 @@ func Setup(ctx context.Context, mgr ctrl.Manager, so SetupOptions) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// setupKind sets up one kind's reconciler and its watches.
+func setupKind(mgr ctrl.Manager, k *workloadKind, shared *Shared, so SetupOptions) error {
+	r := newWorkloadReconciler(mgr, k, shared, so.Options)
+	var rec reconcile.Reconciler = r
+	if so.wrap != nil {
+		rec = so.wrap(r)
+	}
+	if err := r.setupWith(mgr, controller.Options{MaxConcurrentReconciles: so.MaxConcurrentReconciles}, rec); err != nil {
+		return fmt.Errorf("setting up the %s controller: %w", k.kind, err)
+	}
+	return nil
+}
+
+// setupRollouts registers Argo Rollouts' indexes once its CRD is served,
+// then its reconciler (which runs on the leader, as the others do).
+func setupRollouts(ctx context.Context, mgr ctrl.Manager, shared *Shared, so SetupOptions) error {
+	for _, ix := range rolloutIndexes() {
+		if !retryUntilServed(ctx, "Rollout", func() error { return addIndexes(ctx, mgr.GetFieldIndexer(), []fieldIndex{ix}) }) {
+			return ctx.Err()
+		}
+	}
+	shared.rolloutsServed.Store(true)
+	if err := setupKind(mgr, rollouts, shared, so); err != nil {
+		return err
+	}
+	// A Deployment that becomes (or stops being) a Rollout's workloadRef
+	// leaves (or rejoins) management: its reconciler hears of the Rollout.
+	if c := shared.controller(workload.Deployment); c != nil {
+		toDeployment := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+			name := workload.RolloutWorkloadRef(o.(*unstructured.Unstructured))
+			if name == "" {
+				return nil
+			}
+			return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+		})
+		if err := c.Watch(source.Kind[client.Object](mgr.GetCache(), newRollout(), toDeployment)); err != nil {
+			return err
+		}
+	}
+	log.FromContext(ctx).Info("Argo Rollouts CRD found; managing Rollouts")
 	return nil
 }

@@ -18,9 +18,14 @@ package controllers
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // Shared are the parts every kind's reconciler and the admission webhook
@@ -30,14 +35,36 @@ type Shared struct {
 	ctx                 context.Context
 	recorder            events.EventRecorder
 	labeler             *namespaceLabeler
+	crds                *crdFollower
 	targetGroupBindings *targetGroupBindings
+	// rolloutsServed is set once Argo Rollouts' CRD is served and its
+	// indexes registered (setupRollouts).
+	rolloutsServed atomic.Bool
+	// controllers by workload kind, for watches added when a CRD appears.
+	controllersMu sync.Mutex
+	controllers   map[workload.Kind]controller.Controller
+}
+
+func (s *Shared) addController(k workload.Kind, c controller.Controller) {
+	s.controllersMu.Lock()
+	defer s.controllersMu.Unlock()
+	if s.controllers == nil {
+		s.controllers = map[workload.Kind]controller.Controller{}
+	}
+	s.controllers[k] = c
+}
+
+func (s *Shared) controller(k workload.Kind) controller.Controller {
+	s.controllersMu.Lock()
+	defer s.controllersMu.Unlock()
+	return s.controllers[k]
 }
 
 // NewShared builds the shared parts for the manager; ctx is the manager's
 // lifetime.
 func NewShared(ctx context.Context, mgr ctrl.Manager) (*Shared, error) {
 	recorder := mgr.GetEventRecorder("gracefuldrain")
-	tgbs, err := newTargetGroupBindings(ctx, mgr.GetCache())
+	crds, err := newCRDFollower(ctx, mgr.GetCache())
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +72,7 @@ func NewShared(ctx context.Context, mgr ctrl.Manager) (*Shared, error) {
 		ctx:                 ctx,
 		recorder:            recorder,
 		labeler:             &namespaceLabeler{client: mgr.GetClient(), recorder: recorder},
-		targetGroupBindings: tgbs,
+		crds:                crds,
+		targetGroupBindings: newTargetGroupBindings(ctx, mgr.GetCache(), crds),
 	}, nil
 }

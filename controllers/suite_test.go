@@ -174,6 +174,7 @@ func startManager(ctx context.Context, cfg *rest.Config, wh *envtest.WebhookInst
 		Metrics:                metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress: "0",
 		Cache:                  CacheOptions(),
+		Client:                 ClientOptions(),
 		WebhookServer: &switchableWebhookServer{Server: webhook.NewServer(webhook.Options{
 			Host: wh.LocalServingHost, Port: wh.LocalServingPort, CertDir: wh.LocalServingCertDir})},
 	})

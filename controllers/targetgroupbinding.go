@@ -22,18 +22,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/types"
-	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
@@ -44,77 +38,63 @@ import (
 // then this source is skipped, and it is picked up when the CRD appears,
 // without a restart.
 
-// crdMetadata is the CRD watch's object: metadata only, so the cache never
-// holds CRD schemas (and only this one CRD, by field selector in CacheOptions).
-func crdMetadata() *metav1.PartialObjectMetadata {
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
-	return m
-}
-
 func newTargetGroupBindingList() *unstructured.UnstructuredList {
 	l := &unstructured.UnstructuredList{}
 	l.SetGroupVersionKind(awslb.TargetGroupBindingGVK.GroupVersion().WithKind("TargetGroupBindingList"))
 	return l
 }
 
-// targetGroupBindings follows the TargetGroupBinding CRD on every replica
-// (the admission webhook runs on all of them, the reconcilers on the leader):
-// once the CRD exists, the bindings' informer is started and synced, lists
-// come from the cache, and the controllers that asked for a watch of
-// bindings get it. Until then there are no bindings, quietly.
+// targetGroupBindings follows TargetGroupBindings once their CRD exists, on
+// every replica (the admission webhook runs on all of them, the reconcilers
+// on the leader): the bindings' informer is started and synced, lists come
+// from the cache, and the controllers that asked for a watch of bindings get
+// it. Until then there are no bindings, quietly.
 type targetGroupBindings struct {
 	cache     cache.Cache
 	available atomic.Bool
-	once      sync.Once
 	mu        sync.Mutex
 	watchers  []func() // run once the bindings' informer has synced
 }
 
-// newTargetGroupBindings starts following the CRD; ctx bounds the informer's start.
-func newTargetGroupBindings(ctx context.Context, c cache.Cache) (*targetGroupBindings, error) {
+func newTargetGroupBindings(ctx context.Context, c cache.Cache, crds *crdFollower) *targetGroupBindings {
 	t := &targetGroupBindings{cache: c}
-	crds, err := c.GetInformer(ctx, crdMetadata())
-	if err != nil {
-		return nil, err
-	}
-	_, err = crds.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { t.crdExists(ctx) }, // the cache holds only this one CRD (CacheOptions)
-		UpdateFunc: func(any, any) { t.crdExists(ctx) },
-	})
-	return t, err
+	crds.onInstalled(awslb.TargetGroupBindingCRDName, func() { t.start(ctx) })
+	return t
 }
 
-func (t *targetGroupBindings) crdExists(ctx context.Context) {
-	t.once.Do(func() {
-		go func() {
-			tgb := &unstructured.Unstructured{}
-			tgb.SetGroupVersionKind(awslb.TargetGroupBindingGVK)
-			// The CRD may not be served for a moment after it appears: retry until it is.
-			for {
-				if _, err := t.cache.GetInformer(ctx, tgb); err == nil {
-					break
-				} else if ctx.Err() != nil {
-					return
-				} else {
-					log.FromContext(ctx).V(1).Info("TargetGroupBinding CRD found, not served yet", "error", err.Error())
-				}
-				select {
-				case <-ctx.Done():
-					return
-				case <-time.After(time.Second):
-				}
-			}
-			t.mu.Lock()
-			t.available.Store(true)
-			watchers := t.watchers
-			t.mu.Unlock()
-			for _, w := range watchers {
-				w()
-			}
-			log.FromContext(ctx).Info("TargetGroupBinding CRD found; following TargetGroupBindings")
-		}()
-	})
+// start starts the bindings' informer, retrying while the new CRD is not
+// served yet, then the waiting watches.
+func (t *targetGroupBindings) start(ctx context.Context) {
+	tgb := &unstructured.Unstructured{}
+	tgb.SetGroupVersionKind(awslb.TargetGroupBindingGVK)
+	if !retryUntilServed(ctx, "TargetGroupBinding", func() error { _, err := t.cache.GetInformer(ctx, tgb); return err }) {
+		return
+	}
+	t.mu.Lock()
+	t.available.Store(true)
+	watchers := t.watchers
+	t.mu.Unlock()
+	for _, w := range watchers {
+		w()
+	}
+	log.FromContext(ctx).Info("TargetGroupBinding CRD found; following TargetGroupBindings")
+}
+
+// retryUntilServed retries fn, once a second, until it succeeds (a CRD is
+// served a moment after it appears) or ctx ends; it says whether it succeeded.
+func retryUntilServed(ctx context.Context, what string, fn func() error) bool {
+	for {
+		err := fn()
+		if err == nil {
+			return true
+		}
+		log.FromContext(ctx).V(1).Info(what+" CRD found, not served yet", "error", err.Error())
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // watch makes the controller watch TargetGroupBindings, mapped to workloads by
@@ -153,25 +133,4 @@ func (t *targetGroupBindings) list(ctx context.Context, c client.Reader, namespa
 		}
 	}
 	return out, nil
-}
-
-func (r *WorkloadReconciler) deploymentsOfTargetGroupBinding(ctx context.Context, o client.Object) []reconcile.Request {
-	u, ok := o.(*unstructured.Unstructured)
-	if !ok {
-		return nil
-	}
-	tgb, ok := discovery.TargetGroupBindingFromUnstructured(u.Object)
-	if !ok {
-		return nil
-	}
-	var svc corev1.Service
-	if err := r.client.Get(ctx, types.NamespacedName{Namespace: tgb.Namespace, Name: tgb.ServiceName}, &svc); err != nil {
-		return nil // a missing Service selects nothing; its creation is watched too
-	}
-	deploys, err := deploymentsSelectedBy(ctx, r.client, &svc)
-	if err != nil {
-		log.FromContext(ctx).Error(err, "mapping TargetGroupBinding to Deployments", "targetGroupBinding", client.ObjectKeyFromObject(o))
-		return nil
-	}
-	return requestsFor(deploys)
 }

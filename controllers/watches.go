@@ -23,6 +23,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -46,22 +47,27 @@ func (r *WorkloadReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.
 
 // setupWith lets tests wrap the reconciler (to count reconciles) while keeping the watches.
 func (r *WorkloadReconciler) setupWith(mgr ctrl.Manager, opts controller.Options, rec reconcile.Reconciler) error {
-	c, err := ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		Named(controllerName(r.kind.kind)).
 		WithOptions(opts).
 		For(r.kind.newObject()).
 		Owns(&gdv1.GracefulDrain{}).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.deploymentsInNamespace),
-			builder.WithPredicates(predicate.LabelChangedPredicate{})).
-		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.deploymentsOfService)).
-		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.deploymentsOfIngress)).
-		Watches(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(r.deploymentsOfIngressClass)).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.deploymentOfPod)).
-		Build(rec)
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.workloadsInNamespace),
+			builder.WithPredicates(predicate.Or(predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfService)).
+		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfIngress)).
+		Watches(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfIngressClass)).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.workloadOfPod))
+	if r.kind.kind == workload.Rollout {
+		// A workloadRef Rollout's template lives in a Deployment.
+		b = b.Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfDeployment))
+	}
+	c, err := b.Build(rec)
 	if err != nil {
 		return err
 	}
-	r.shared.targetGroupBindings.watch(r.shared.ctx, c, r.deploymentsOfTargetGroupBinding)
+	r.shared.addController(r.kind.kind, c)
+	r.shared.targetGroupBindings.watch(r.shared.ctx, c, r.workloadsOfTargetGroupBinding)
 	return nil
 }
 
@@ -71,33 +77,49 @@ func controllerName(k workload.Kind) string {
 	return "gracefuldrain-" + strings.ToLower(string(k))
 }
 
-func requestsFor(deploys []appsv1.Deployment) []reconcile.Request {
-	out := make([]reconcile.Request, 0, len(deploys))
-	for _, d := range deploys {
-		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: d.Namespace, Name: d.Name}})
+func requestsFor(objs []client.Object) []reconcile.Request {
+	out := make([]reconcile.Request, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: o.GetName()}})
 	}
 	return out
 }
 
-func (r *WorkloadReconciler) deploymentsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
-	var list appsv1.DeploymentList
-	if err := r.client.List(ctx, &list, client.InNamespace(o.GetName()), client.UnsafeDisableDeepCopy); err != nil {
-		log.FromContext(ctx).Error(err, "listing Deployments of namespace", "namespace", o.GetName())
-		return nil
-	}
-	return requestsFor(list.Items)
-}
-
-func (r *WorkloadReconciler) deploymentsOfService(ctx context.Context, o client.Object) []reconcile.Request {
-	deploys, err := deploymentsSelectedBy(ctx, r.client, o.(*corev1.Service))
+func (r *WorkloadReconciler) workloadsInNamespace(ctx context.Context, o client.Object) []reconcile.Request {
+	list, err := r.kind.list(ctx, r.client, client.InNamespace(o.GetName()))
 	if err != nil {
-		log.FromContext(ctx).Error(err, "mapping Service to Deployments", "service", client.ObjectKeyFromObject(o))
+		log.FromContext(ctx).Error(err, "listing workloads of namespace", "namespace", o.GetName(), "kind", r.kind.kind)
 		return nil
 	}
-	return requestsFor(deploys)
+	return requestsFor(list)
 }
 
-func (r *WorkloadReconciler) deploymentsOfIngress(ctx context.Context, o client.Object) []reconcile.Request {
+func (r *WorkloadReconciler) workloadsOfService(ctx context.Context, o client.Object) []reconcile.Request {
+	return r.selectedBy(ctx, o.(*corev1.Service))
+}
+
+// selectedBy are the workloads of the kind whose pod template svc selects;
+// for Argo Rollouts also those whose workloadRef Deployment's template it selects.
+func (r *WorkloadReconciler) selectedBy(ctx context.Context, svc *corev1.Service) []reconcile.Request {
+	objs, err := workloadsSelectedBy(ctx, r.client, r.kind, svc)
+	if err != nil {
+		log.FromContext(ctx).Error(err, "mapping Service to workloads", "service", client.ObjectKeyFromObject(svc), "kind", r.kind.kind)
+		return nil
+	}
+	out := requestsFor(objs)
+	if r.kind.kind == workload.Rollout {
+		deploys, err := workloadsSelectedBy(ctx, r.client, deployments, svc)
+		if err != nil {
+			return out
+		}
+		for _, d := range deploys {
+			out = append(out, r.rolloutsOfDeployment(ctx, d)...)
+		}
+	}
+	return out
+}
+
+func (r *WorkloadReconciler) workloadsOfIngress(ctx context.Context, o client.Object) []reconcile.Request {
 	ing := o.(*networkingv1.Ingress)
 	var out []reconcile.Request
 	for _, name := range discovery.IngressBackendServiceNames(ing) {
@@ -105,17 +127,12 @@ func (r *WorkloadReconciler) deploymentsOfIngress(ctx context.Context, o client.
 		if err := r.client.Get(ctx, types.NamespacedName{Namespace: ing.Namespace, Name: name}, &svc); err != nil {
 			continue // a missing Service selects nothing; its creation is watched too
 		}
-		deploys, err := deploymentsSelectedBy(ctx, r.client, &svc)
-		if err != nil {
-			log.FromContext(ctx).Error(err, "mapping Ingress to Deployments", "ingress", client.ObjectKeyFromObject(o))
-			return nil
-		}
-		out = append(out, requestsFor(deploys)...)
+		out = append(out, r.selectedBy(ctx, &svc)...)
 	}
 	return out
 }
 
-func (r *WorkloadReconciler) deploymentsOfIngressClass(ctx context.Context, o client.Object) []reconcile.Request {
+func (r *WorkloadReconciler) workloadsOfIngressClass(ctx context.Context, o client.Object) []reconcile.Request {
 	// Ingresses naming the class, and those naming none (the class may be, or
 	// may have stopped being, the default).
 	var out []reconcile.Request
@@ -126,31 +143,50 @@ func (r *WorkloadReconciler) deploymentsOfIngressClass(ctx context.Context, o cl
 			return nil
 		}
 		for i := range ings.Items {
-			out = append(out, r.deploymentsOfIngress(ctx, &ings.Items[i])...)
+			out = append(out, r.workloadsOfIngress(ctx, &ings.Items[i])...)
 		}
 	}
 	return out
 }
 
-// deploymentOfPod maps a pod to its Deployment by name: the Deployment
-// controller names a ReplicaSet <deployment>-<pod-template-hash>. Pods of
-// Deployments without a GracefulDrain are dropped here, so pod churn in
-// unmanaged namespaces costs no reconcile.
-func (r *WorkloadReconciler) deploymentOfPod(ctx context.Context, o client.Object) []reconcile.Request {
-	hash := o.GetLabels()[appsv1.DefaultDeploymentUniqueLabelKey]
-	if hash == "" {
+func (r *WorkloadReconciler) workloadsOfTargetGroupBinding(ctx context.Context, o client.Object) []reconcile.Request {
+	u, ok := o.(*unstructured.Unstructured)
+	if !ok {
 		return nil
 	}
-	for _, ref := range o.GetOwnerReferences() {
-		if ref.Kind != "ReplicaSet" || len(ref.Name) <= len(hash)+1 || ref.Name[len(ref.Name)-len(hash)-1:] != "-"+hash {
-			continue
-		}
-		key := types.NamespacedName{Namespace: o.GetNamespace(), Name: ref.Name[:len(ref.Name)-len(hash)-1]}
-		var gd gdv1.GracefulDrain
-		if err := r.client.Get(ctx, key, &gd); err != nil {
-			return nil
-		}
-		return []reconcile.Request{{NamespacedName: key}}
+	tgb, ok := discovery.TargetGroupBindingFromUnstructured(u.Object)
+	if !ok {
+		return nil
 	}
-	return nil
+	var svc corev1.Service
+	if err := r.client.Get(ctx, types.NamespacedName{Namespace: tgb.Namespace, Name: tgb.ServiceName}, &svc); err != nil {
+		return nil // a missing Service selects nothing; its creation is watched too
+	}
+	return r.selectedBy(ctx, &svc)
+}
+
+// workloadOfPod maps a pod to its workload of the kind. Pods of workloads
+// without a GracefulDrain are dropped here, so pod churn in unmanaged
+// namespaces costs no reconcile.
+func (r *WorkloadReconciler) workloadOfPod(ctx context.Context, o client.Object) []reconcile.Request {
+	name, ok := r.kind.ownerOfPod(o)
+	if !ok {
+		return nil
+	}
+	var gd gdv1.GracefulDrain
+	if err := r.client.Get(ctx, types.NamespacedName{Namespace: o.GetNamespace(), Name: drainName(r.kind.kind, name)}, &gd); err != nil {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+}
+
+// rolloutsOfDeployment maps a Deployment to the Argo Rollouts whose
+// workloadRef names it.
+func (r *WorkloadReconciler) rolloutsOfDeployment(ctx context.Context, o client.Object) []reconcile.Request {
+	list, err := rolloutsReferencing(ctx, r.client, o.GetNamespace(), o.GetName())
+	if err != nil {
+		log.FromContext(ctx).Error(err, "mapping Deployment to Rollouts", "deployment", client.ObjectKeyFromObject(o))
+		return nil
+	}
+	return requestsFor(list)
 }

@@ -95,17 +95,17 @@ func TestMapFunctionsReconcileExactlyTheAffectedDeployments(t *testing.T) {
 		got  []reconcile.Request
 		want []string
 	}{
-		{"service selects two Deployments of its namespace", r.deploymentsOfService(ctx, objects[4]), []string{"shop/web", "shop/web-canary"}},
-		{"narrower selector selects one", r.deploymentsOfService(ctx, objects[5]), []string{"shop/web-canary"}},
-		{"empty selector selects none", r.deploymentsOfService(ctx, objects[6]), []string{}},
-		{"ingress maps through its Service", r.deploymentsOfIngress(ctx, objects[7]), []string{"shop/web", "shop/web-canary"}},
-		{"ingress in another namespace stays there", r.deploymentsOfIngress(ctx, objects[9]), []string{"other/web"}},
-		{"ingress class maps to Ingresses naming it and to class-less ones", r.deploymentsOfIngressClass(ctx,
+		{"service selects two Deployments of its namespace", r.workloadsOfService(ctx, objects[4]), []string{"shop/web", "shop/web-canary"}},
+		{"narrower selector selects one", r.workloadsOfService(ctx, objects[5]), []string{"shop/web-canary"}},
+		{"empty selector selects none", r.workloadsOfService(ctx, objects[6]), []string{}},
+		{"ingress maps through its Service", r.workloadsOfIngress(ctx, objects[7]), []string{"shop/web", "shop/web-canary"}},
+		{"ingress in another namespace stays there", r.workloadsOfIngress(ctx, objects[9]), []string{"other/web"}},
+		{"ingress class maps to Ingresses naming it and to class-less ones", r.workloadsOfIngressClass(ctx,
 			&networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Name: "alb"}}), []string{"other/web", "shop/web", "shop/web-canary", "shop/web-canary"}}, // the queue drops duplicates
-		{"namespace maps to its Deployments", r.deploymentsInNamespace(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}),
+		{"namespace maps to its Deployments", r.workloadsInNamespace(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}),
 			[]string{"shop/api", "shop/web", "shop/web-canary"}},
-		{"pod maps to its Deployment by ReplicaSet name", r.deploymentOfPod(ctx, pod), []string{"shop/web"}},
-		{"pod of an unmanaged Deployment costs no reconcile", r.deploymentOfPod(ctx, unmanagedPod), []string{}},
+		{"pod maps to its Deployment by ReplicaSet name", r.workloadOfPod(ctx, pod), []string{"shop/web"}},
+		{"pod of an unmanaged Deployment costs no reconcile", r.workloadOfPod(ctx, unmanagedPod), []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

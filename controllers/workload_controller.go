@@ -107,17 +107,22 @@ type WorkloadReconciler struct {
 // NewDeploymentReconciler returns the reconciler of Deployments. Options left
 // zero take their defaults from the plan and conflict packages.
 func NewDeploymentReconciler(mgr ctrl.Manager, shared *Shared, opts Options) *WorkloadReconciler {
+	return newWorkloadReconciler(mgr, deployments, shared, opts)
+}
+
+func newWorkloadReconciler(mgr ctrl.Manager, k *workloadKind, shared *Shared, opts Options) *WorkloadReconciler {
 	return &WorkloadReconciler{
 		client:    mgr.GetClient(),
 		apiReader: mgr.GetAPIReader(),
 		recorder:  shared.recorder,
-		kind:      deployments,
+		kind:      k,
 		opts:      opts.withDefaults(),
 		shared:    shared,
 	}
 }
 
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;daemonsets,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=argoproj.io,resources=rollouts,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups="",resources=services;pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses;ingressclasses,verbs=get;list;watch
@@ -137,20 +142,32 @@ func (r *WorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if err := r.client.Get(ctx, req.NamespacedName, obj); err != nil {
 		if apierrors.IsNotFound(err) {
 			// The ownerReference's garbage collection does the same; this is faster.
-			return ctrl.Result{}, r.deleteDrain(ctx, types.NamespacedName{Namespace: req.Namespace, Name: drainName(workload.Workload{Kind: r.kind.kind, Name: req.Name})})
+			return ctrl.Result{}, r.deleteDrain(ctx, types.NamespacedName{Namespace: req.Namespace, Name: drainName(r.kind.kind, req.Name)}, req.Name)
 		}
 		return ctrl.Result{}, err
 	}
 	if obj.GetDeletionTimestamp() != nil {
 		return ctrl.Result{}, nil
 	}
-	w := r.kind.view(obj)
+	w, err := r.kind.view(ctx, r.client, obj)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	var ns corev1.Namespace
 	if err := r.client.Get(ctx, types.NamespacedName{Name: w.Namespace}, &ns); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !drain.Settings(&ns, w).Managed {
 		return ctrl.Result{}, r.leaveManagement(ctx, w, "not opted in")
+	}
+	if w.Template == nil {
+		return ctrl.Result{}, r.leaveManagement(ctx, w, "its workloadRef Deployment does not exist")
+	}
+	if owner, err := r.templateOwner(ctx, w); err != nil || owner != "" {
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		return ctrl.Result{}, r.leaveManagement(ctx, w, "its pod template is the workloadRef of "+owner+", whose GracefulDrain reports it")
 	}
 	neighbours, err := neighbours(ctx, r.client, r.shared.targetGroupBindings, w)
 	if err != nil {
@@ -164,10 +181,17 @@ func (r *WorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		logger.V(1).Info("discovery warning", "warning", warning)
 	}
 
-	key := types.NamespacedName{Namespace: w.Namespace, Name: drainName(w)}
+	key := types.NamespacedName{Namespace: w.Namespace, Name: drainName(w.Kind, w.Name)}
 	gd, exists, err := r.getDrain(ctx, key)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	if exists && !metav1.IsControlledBy(gd, obj) {
+		// The name rule cannot collide for workloads of one kind; across kinds
+		// (a Deployment named web-statefulset next to a StatefulSet web) the
+		// workload that got the name first keeps it.
+		r.reportNameTaken(ctx, obj, gd)
+		return ctrl.Result{}, nil
 	}
 	cachedVersion := gd.ResourceVersion
 	gd, exists = r.memo.lastWritten(key, gd, exists)
@@ -204,10 +228,10 @@ func (r *WorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 			logger.Error(in.ApplyError, "applying drain plan failed")
 		}
 	}
-	in.Workload, in.Rollout = w, r.kind.rollout(obj)
 	if in.Pods, err = r.pods(ctx, w); err != nil {
 		return ctrl.Result{}, err
 	}
+	in.Workload, in.Rollout = w, r.kind.rollout(obj, w, in.Pods)
 
 	if !exists {
 		if gd, err = r.createDrain(ctx, obj, key); err != nil {
@@ -250,7 +274,11 @@ func (r *WorkloadReconciler) trackReverts(ctx context.Context, w workload.Worklo
 		if err := r.apiReader.Get(ctx, types.NamespacedName{Namespace: w.Namespace, Name: w.Name}, live); err != nil {
 			return err
 		}
-		if names := conflict.Reverters(r.kind.view(live).ManagedFields, in.Pending); len(names) > 0 {
+		liveView, err := r.kind.view(ctx, r.apiReader, live)
+		if err != nil {
+			return err
+		}
+		if names := conflict.Reverters(liveView.ManagedFields, in.Pending); len(names) > 0 {
 			manager = names[0]
 		}
 		log.FromContext(ctx).Info("drain settings reverted by another field manager", "manager", manager, "changes", report.DescribeChanges(in.Pending))
@@ -280,7 +308,7 @@ func (r *WorkloadReconciler) enforce(ctx context.Context, obj client.Object, w *
 	appliesTotal.WithLabelValues(resourceLabel(w.Kind)).Inc()
 	in.Applied = true
 	obj.SetGeneration(generation)
-	*w = r.kind.view(obj)
+	w.Generation = generation
 	changes := report.DescribeChanges(in.Pending)
 	r.recorder.Eventf(obj, nil, corev1.EventTypeNormal, EventDrainSettingsApplied, "ApplyDrainPlan", "Applied drain settings: %s. %s", changes, report.CatchUpReason)
 	log.FromContext(ctx).Info("applied drain settings", "changes", changes)
@@ -330,18 +358,58 @@ func (r *WorkloadReconciler) createDrain(ctx context.Context, owner client.Objec
 // leaveManagement deletes the GracefulDrain of a workload that is no longer
 // managed; the workload keeps its settings (removing them would start a rollout).
 func (r *WorkloadReconciler) leaveManagement(ctx context.Context, w workload.Workload, why string) error {
-	key := types.NamespacedName{Namespace: w.Namespace, Name: drainName(w)}
+	key := types.NamespacedName{Namespace: w.Namespace, Name: drainName(w.Kind, w.Name)}
 	r.memo.forget(key)
 	var gd gdv1.GracefulDrain
 	if err := r.client.Get(ctx, key, &gd); err != nil {
 		return client.IgnoreNotFound(err)
 	}
+	if !r.ownedByKind(&gd, w.Name) {
+		return nil // another workload's (name rule, see drainName)
+	}
 	log.FromContext(ctx).Info("workload left management; deleting its GracefulDrain and leaving its spec as it is", "why", why)
 	return client.IgnoreNotFound(r.client.Delete(ctx, &gd))
 }
 
-func (r *WorkloadReconciler) deleteDrain(ctx context.Context, key types.NamespacedName) error {
+func (r *WorkloadReconciler) deleteDrain(ctx context.Context, key types.NamespacedName, workloadName string) error {
 	r.memo.forget(key)
-	gd := &gdv1.GracefulDrain{ObjectMeta: metav1.ObjectMeta{Name: key.Name, Namespace: key.Namespace}}
-	return client.IgnoreNotFound(r.client.Delete(ctx, gd))
+	var gd gdv1.GracefulDrain
+	if err := r.client.Get(ctx, key, &gd); err != nil || !r.ownedByKind(&gd, workloadName) {
+		return client.IgnoreNotFound(err)
+	}
+	return client.IgnoreNotFound(r.client.Delete(ctx, &gd))
+}
+
+// ownedByKind says whether the GracefulDrain is the one of this kind's
+// workload of that name (its controller ownerReference).
+func (r *WorkloadReconciler) ownedByKind(gd *gdv1.GracefulDrain, workloadName string) bool {
+	ref := metav1.GetControllerOf(gd)
+	return ref != nil && ref.Kind == string(r.kind.kind) && ref.Name == workloadName
+}
+
+// reportNameTaken reports a workload whose GracefulDrain name another
+// workload's GracefulDrain has.
+func (r *WorkloadReconciler) reportNameTaken(ctx context.Context, obj client.Object, gd *gdv1.GracefulDrain) {
+	owner := "another object"
+	if ref := metav1.GetControllerOf(gd); ref != nil {
+		owner = ref.Kind + " " + ref.Name
+	}
+	msg := fmt.Sprintf("GracefulDrain %s/%s belongs to %s, so this %s has none and gracefuldrain leaves it alone; rename one of the two workloads.",
+		gd.Namespace, gd.Name, owner, r.kind.kind)
+	log.FromContext(ctx).Info("GracefulDrain name taken by another workload", "gracefulDrain", client.ObjectKeyFromObject(gd), "owner", owner)
+	r.recorder.Eventf(obj, gd, corev1.EventTypeWarning, EventGracefulDrainNameTaken, "Report", "%s", msg)
+}
+
+// templateOwner names the Argo Rollout whose workloadRef is this Deployment
+// ("" when none, or not a Deployment): that Rollout's GracefulDrain reports
+// it and its reconciler applies the plan to the Deployment's template.
+func (r *WorkloadReconciler) templateOwner(ctx context.Context, w workload.Workload) (string, error) {
+	if w.Kind != workload.Deployment || !r.shared.rolloutsServed.Load() {
+		return "", nil
+	}
+	refs, err := rolloutsReferencing(ctx, r.client, w.Namespace, w.Name)
+	if err != nil || len(refs) == 0 {
+		return "", err
+	}
+	return "Rollout " + refs[0].GetName(), nil
 }

@@ -628,14 +628,17 @@ func TestInstallManifests(t *testing.T) {
 				g.Expect(*mgr.Spec.Replicas).To(BeEquivalentTo(2), "two replicas serve the webhook")
 				var mwc admissionregistrationv1.MutatingWebhookConfiguration
 				g.Expect(k8s.Get(context.Background(), types.NamespacedName{Name: "gracefuldrain-mutating-webhook-configuration"}, &mwc)).To(Succeed())
-				g.Expect(mwc.Webhooks).To(HaveLen(1))
-				wh := mwc.Webhooks[0]
-				g.Expect(*wh.FailurePolicy).To(Equal(admissionregistrationv1.Ignore), "a write is never refused because of the webhook")
-				g.Expect(*wh.SideEffects).To(Equal(admissionregistrationv1.SideEffectClassNone))
-				g.Expect(wh.NamespaceSelector.MatchExpressions).To(ContainElement(metav1.LabelSelectorRequirement{
-					Key: settings.ModeKey, Operator: metav1.LabelSelectorOpIn, Values: []string{"enforce"}}))
-				g.Expect(wh.MatchConditions).To(HaveLen(2))
-				g.Expect(wh.ClientConfig.Service.Name).To(Equal("gracefuldrain-webhook-service"))
+				var resources []string
+				for _, wh := range mwc.Webhooks {
+					resources = append(resources, wh.Rules[0].Resources...)
+					g.Expect(*wh.FailurePolicy).To(Equal(admissionregistrationv1.Ignore), "a write is never refused because of the webhook")
+					g.Expect(*wh.SideEffects).To(Equal(admissionregistrationv1.SideEffectClassNone))
+					g.Expect(wh.NamespaceSelector.MatchExpressions).To(ContainElement(metav1.LabelSelectorRequirement{
+						Key: settings.ModeKey, Operator: metav1.LabelSelectorOpIn, Values: []string{"enforce"}}), wh.Name)
+					g.Expect(wh.MatchConditions).To(HaveLen(2), wh.Name)
+					g.Expect(wh.ClientConfig.Service.Name).To(Equal("gracefuldrain-webhook-service"))
+				}
+				g.Expect(resources).To(ConsistOf("deployments", "statefulsets", "daemonsets", "rollouts"), "one webhook per workload kind")
 			}
 			// The API server does enforce the level there: a root pod is refused.
 			rootPod := &corev1.Pod{

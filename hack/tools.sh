@@ -11,7 +11,7 @@
 # they are taken from the operator's Go module (its example/ directory), which
 # the module proxy serves like any other; nothing is built.
 #
-# Usage: hack/tools.sh [helm] [promtool] [prometheus-operator-crds]
+# Usage: hack/tools.sh [helm] [promtool] [prometheus-operator-crds] [argo-rollouts-crds]
 #   prints, one per line, the path of each binary asked for, or the directory
 #   holding the CRDs (default: helm and promtool).
 #
@@ -31,6 +31,8 @@ set -euo pipefail
 HELM_VERSION="${HELM_VERSION:-v3.22.0}"
 PROMTOOL_VERSION="${PROMTOOL_VERSION:-v0.316.0}"
 PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.85.0}"
+# The newest Argo Rollouts whose go.mod this Go accepts (v1.10.2 asks for 1.26.10).
+ARGO_ROLLOUTS_VERSION="${ARGO_ROLLOUTS_VERSION:-v1.10.1}"
 CACHE_ROOT="${GRACEFULDRAIN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gracefuldrain}"
 
 log() { echo "tools: $*" >&2; }
@@ -95,12 +97,14 @@ ldflags_for() {
   esac
 }
 
-# prometheus_operator_crds: copies the two CRDs the chart's monitoring objects
-# need out of the module (about 4 MB to download) into the cache, and prints
-# that directory.
-prometheus_operator_crds() {
-  local dest="${CACHE_ROOT}/tools/prometheus-operator-crds-${PROMETHEUS_OPERATOR_VERSION}"
-  local files=(monitoring.coreos.com_servicemonitors.yaml monitoring.coreos.com_prometheusrules.yaml)
+# module_files NAME MODULE VERSION SUBDIR FILE...: copies FILEs of SUBDIR of
+# MODULE@VERSION (downloaded through the module proxy) into
+# <cache>/tools/NAME-VERSION once, and prints that directory.
+module_files() {
+  local name="$1" module="$2" version="$3" subdir="$4"
+  shift 4
+  local files=("$@")
+  local dest="${CACHE_ROOT}/tools/${name}-${version}"
   if [[ ! -f "${dest}/${files[-1]}" ]]; then
     mkdir -p "${dest}"
     exec 9>"${dest}/.lock"
@@ -108,10 +112,9 @@ prometheus_operator_crds() {
     if [[ ! -f "${dest}/${files[-1]}" ]]; then
       local dir f
       # Outside any module, so that no go.mod is consulted or changed.
-      dir="$(cd / && go mod download -json "github.com/prometheus-operator/prometheus-operator@${PROMETHEUS_OPERATOR_VERSION}" |
-        sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
+      dir="$(cd / && go mod download -json "${module}@${version}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')"
       for f in "${files[@]}"; do
-        cp "${dir}/example/prometheus-operator-crd/${f}" "${dest}/${f}.tmp"
+        cp "${dir}/${subdir}/${f}" "${dest}/${f}.tmp"
         chmod 644 "${dest}/${f}.tmp"
         mv "${dest}/${f}.tmp" "${dest}/${f}"
       done
@@ -121,6 +124,19 @@ prometheus_operator_crds() {
   echo "${dest}"
 }
 
+# The two CRDs the chart's monitoring objects need (about 4 MB to download).
+prometheus_operator_crds() {
+  module_files prometheus-operator-crds github.com/prometheus-operator/prometheus-operator "${PROMETHEUS_OPERATOR_VERSION}" \
+    example/prometheus-operator-crd monitoring.coreos.com_servicemonitors.yaml monitoring.coreos.com_prometheusrules.yaml
+}
+
+# Argo Rollouts' CRDs, as its project ships them (about 10 MB to download):
+# the controllers tests install them while the manager runs.
+argo_rollouts_crds() {
+  module_files argo-rollouts-crds github.com/argoproj/argo-rollouts "${ARGO_ROLLOUTS_VERSION}" manifests/crds \
+    analysis-run-crd.yaml analysis-template-crd.yaml cluster-analysis-template-crd.yaml experiment-crd.yaml rollout-crd.yaml
+}
+
 want=("$@")
 if [[ ${#want[@]} -eq 0 ]]; then want=(helm promtool); fi
 for t in "${want[@]}"; do
@@ -128,6 +144,7 @@ for t in "${want[@]}"; do
     helm) build_tool helm "${HELM_VERSION}" helm.sh/helm/v3 helm.sh/helm/v3/cmd/helm ;;
     promtool) build_tool promtool "${PROMTOOL_VERSION}" github.com/prometheus/prometheus github.com/prometheus/prometheus/cmd/promtool ;;
     prometheus-operator-crds) prometheus_operator_crds ;;
-    *) echo "tools: unknown tool ${t} (helm, promtool, prometheus-operator-crds)" >&2; exit 2 ;;
+    argo-rollouts-crds) argo_rollouts_crds ;;
+    *) echo "tools: unknown tool ${t} (helm, promtool, prometheus-operator-crds, argo-rollouts-crds)" >&2; exit 2 ;;
   esac
 done

@@ -76,7 +76,7 @@ func OfRollout(u *unstructured.Unstructured, ref *appsv1.Deployment) (Workload, 
 	if name := RolloutWorkloadRef(u); name != "" {
 		if ref != nil {
 			w.Template, w.ManagedFields = &ref.Spec.Template, ref.ManagedFields
-			w.TemplateFrom = "Deployment/" + ref.Name
+			w.TemplateFrom, w.TemplateGeneration = "Deployment/"+ref.Name, ref.Generation
 			if w.Selector == nil {
 				w.Selector = ref.Spec.Selector
 			}

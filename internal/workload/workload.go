@@ -70,8 +70,10 @@ type Workload struct {
 	// Selector selects the workload's pods.
 	Selector *metav1.LabelSelector
 	// TemplateFrom names the object holding Template when it is not the
-	// workload itself ("Deployment/web" for an Argo Rollout's workloadRef).
-	TemplateFrom string
+	// workload itself ("Deployment/web" for an Argo Rollout's workloadRef),
+	// and TemplateGeneration is that object's generation.
+	TemplateFrom       string
+	TemplateGeneration int64
 }
 
 // OfDeployment is the view of a Deployment; it shares the Deployment's memory.
