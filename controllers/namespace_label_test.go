@@ -27,6 +27,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+	"github.com/gracefuldrain/gracefuldrain/internal/report"
 )
 
 // Workers reconciling Deployments of one namespace before the cache shows the
@@ -70,9 +72,29 @@ func TestNamespaceLabelClaim(t *testing.T) {
 	g.Expect(mine).To(BeTrue())
 	g.Expect(again).NotTo(BeIdenticalTo(first))
 
-	// When the claimant's apply fails, the workers that waited for it report
-	// the label missing, as it is (the claimant drops its claim and retries).
+	// When the claimant's apply fails, the workers that waited for it fail
+	// too and are retried: none patches its workload without the label.
 	reported = otherWorker(changed)
 	close(again.done) // returned without labelling
-	g.Expect(<-reported).To(BeEmpty())
+	g.Expect(<-reported).To(HavePrefix("error: "))
+}
+
+// The failing path end to end in the reconciler: a worker waiting for
+// another's label apply, which fails, does not patch its Deployment.
+func TestNoPatchBeforeTheLabel(t *testing.T) {
+	g := NewWithT(t)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", UID: "ns-9", ResourceVersion: "3"}}
+	r := &WorkloadReconciler{kind: deployments, shared: &Shared{labeler: &namespaceLabeler{}}}
+	claim, mine := r.shared.labeler.claim(ns) // another worker holds the claim
+	g.Expect(mine).To(BeTrue())
+	close(claim.done) // and its apply failed
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}}
+	w := deployments.view
+	view, err := w(context.Background(), nil, d)
+	g.Expect(err).NotTo(HaveOccurred())
+	in := report.Input{Plan: plan.Plan{NeedsReadinessGate: true}, Pending: []plan.Change{{Field: "terminationGracePeriodSeconds"}}}
+	// r.client is nil: reaching the apply would panic, so an error here proves it was never tried.
+	err = r.enforce(context.Background(), d, &view, ns, &in)
+	g.Expect(err).To(MatchError(ContainSubstring("could not be set on the namespace")))
+	g.Expect(in.Applied).To(BeFalse())
 }

@@ -18,6 +18,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -52,9 +53,15 @@ type namespaceLabelClaim struct {
 	labelled        atomic.Bool   // the apply succeeded
 }
 
+// errLabelNotSet: the worker that claimed the namespace failed to label it.
+// A waiting worker must not go on and patch its workload without the label
+// (its new pods would get no readiness gate): it fails and is retried.
+var errLabelNotSet = errors.New("the readiness-gate label could not be set on the namespace (another worker's apply failed); retrying before the workload is patched")
+
 // ensure labels ns (whose cached copy lacks the label) for the workload obj,
 // or waits for the worker that does. It returns the label value to report:
-// enabled once the label is on, "" when it is not.
+// enabled once the label is on; when the label could not be set it returns
+// an error, so that no workload is patched before its namespace is labelled.
 func (l *namespaceLabeler) ensure(ctx context.Context, obj client.Object, ns *corev1.Namespace) (string, error) {
 	claim, mine := l.claim(ns)
 	if !mine {
@@ -66,7 +73,7 @@ func (l *namespaceLabeler) ensure(ctx context.Context, obj client.Object, ns *co
 		if claim.labelled.Load() {
 			return awslb.ReadinessGateInjectEnabled, nil
 		}
-		return "", nil
+		return "", fmt.Errorf("namespace %s: %w", ns.Name, errLabelNotSet)
 	}
 	defer close(claim.done)
 	nsApply := corev1ac.Namespace(ns.Name).WithLabels(map[string]string{
