@@ -224,6 +224,8 @@ func run(ctx context.Context, cfg *rest.Config, o options) error {
 		Options:                 controllers.Options{Defaults: o.defaults, ForceAudit: o.forceAudit, RevertPolicy: o.revertPolicy},
 		MaxConcurrentReconciles: o.concurrency,
 		Webhook:                 o.webhook.port != 0,
+		SleepMethodFlag:         o.sleepMethod,
+		APIServerVersion:        apiServer,
 	}
 	if so.Webhook && serving.selfManaged {
 		so.Certs = &controllers.WebhookCerts{

@@ -131,7 +131,7 @@ func (h *DrainWebhook) handle(ctx context.Context, req admission.Request) (admis
 		logger.Error(err, "reading the workload's Services and load balancers; allowed unchanged")
 		return admission.Allowed("gracefuldrain could not read the load balancers; allowed unchanged"), admissionError
 	}
-	decision := drain.Decide(drain.Input{Workload: w, Namespace: &ns, Neighbours: neighbours, Defaults: h.opts.Defaults, ForceAudit: h.opts.ForceAudit})
+	decision := drain.Decide(drain.Input{Workload: w, Namespace: &ns, Neighbours: neighbours, Defaults: h.shared.defaults(h.opts.Defaults), ForceAudit: h.opts.ForceAudit})
 	switch {
 	case !decision.MayWrite():
 		return admission.Allowed("not gracefuldrain's to change (not behind a load balancer, audit mode, or an invalid setting)"), admissionSkipped

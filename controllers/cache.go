@@ -39,6 +39,8 @@ func CacheOptions() cache.Options {
 		DefaultTransform: slim.Chain(slim.KeepOwnManagedFields(plan.FieldManager), slim.DropUnread),
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.Pod{}: {Transform: slim.Pod},
+			// Only the kubelet version is read (the sleep method).
+			&corev1.Node{}: {Transform: slim.Node},
 			// Only Deployments' and Namespaces' ownership is read; a GracefulDrain's entries describe its status.
 			&gdv1.GracefulDrain{}: {Transform: slim.Chain(slim.DropManagedFields, slim.DropUnread)},
 			// The namespace entries that own the readiness-gate label tell when it was set.

@@ -326,3 +326,46 @@ func TestArgoRollouts(t *testing.T) {
 	g.Expect(hasTemplate).To(BeFalse(), "the Rollout itself is not written")
 	g.Expect(strings.Join(operatorPatches(ns, "web-template"), " ")).To(ContainSubstring("PATCH"))
 }
+
+// Kubelet version skew: with a node whose kubelet predates the native sleep
+// action, new hooks are exec sleeps, and the GracefulDrain says why; once the
+// node is gone, new hooks are native again.
+func TestSleepMethodFollowsTheKubelets(t *testing.T) {
+	ctx := context.Background()
+	g := NewWithT(t)
+	old := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "ip-10-0-1-7.ec2.internal"}}
+	g.Expect(k8s.Create(ctx, old)).To(Succeed())
+	t.Cleanup(func() { _ = k8s.Delete(ctx, old) })
+	old.Status.NodeInfo.KubeletVersion = "v1.29.15-eks-1552ad0"
+	g.Expect(k8s.Status().Update(ctx, old)).To(Succeed())
+
+	ns := newNamespace(t, enforce())
+	lbFirst(t, ns)
+	// The webhook decides from the cache: retry the create until the old
+	// kubelet is known there (the namespace label shows the cache saw the Ingress).
+	eventually(t, func(g Gomega) {
+		d := testsupport.ALBApp(ns, "web").Deployment
+		_ = k8s.Delete(ctx, d)
+		g.Expect(k8s.Create(ctx, d)).To(Succeed())
+		got := getDeployment(g, ns, "web")
+		g.Expect(got.Spec.Template.Spec.Containers[0].Lifecycle).NotTo(BeNil())
+		g.Expect(got.Spec.Template.Spec.Containers[0].Lifecycle.PreStop.Exec).NotTo(BeNil(), "exec sleep while a kubelet cannot run the native one")
+	})
+	eventually(t, func(g Gomega) {
+		p := getGD(g, ns, "web").Status.Plan
+		g.Expect(p.SleepMethod).To(Equal("Exec"))
+		g.Expect(p.SleepMethodReason).To(ContainSubstring("v1.29.15-eks-1552ad0"))
+	})
+
+	g.Expect(k8s.Delete(ctx, old)).To(Succeed())
+	ns2 := newNamespace(t, enforce())
+	lbFirst(t, ns2)
+	eventually(t, func(g Gomega) {
+		d := testsupport.ALBApp(ns2, "web").Deployment
+		_ = k8s.Delete(ctx, d)
+		g.Expect(k8s.Create(ctx, d)).To(Succeed())
+		g.Expect(getDeployment(g, ns2, "web").Spec.Template.Spec.Containers[0].Lifecycle.PreStop.Sleep).NotTo(BeNil(), "native again")
+	})
+	// The first Deployment keeps the exec sleep the operator gave it: no rollout for a node going away.
+	g.Expect(getDeployment(g, ns, "web").Spec.Template.Spec.Containers[0].Lifecycle.PreStop.Exec).NotTo(BeNil())
+}

@@ -52,6 +52,7 @@ var allowedRBAC = map[string][]string{
 	"/namespaces":                       {"get", "list", "watch", "patch"},
 	"/services":                         {"get", "list", "watch"},
 	"/pods":                             {"get", "list", "watch"},
+	"/nodes":                            {"get", "list", "watch"},
 	"networking.k8s.io/ingresses":       {"get", "list", "watch"},
 	"networking.k8s.io/ingressclasses":  {"get", "list", "watch"},
 	"elbv2.k8s.aws/targetgroupbindings": {"get", "list", "watch"},

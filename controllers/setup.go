@@ -47,6 +47,9 @@ type SetupOptions struct {
 	// Certs, when set, keeps the webhook's serving certificate (self-managed
 	// mode); nil when the files are someone else's (cert-manager, envtest).
 	Certs *WebhookCerts
+	// SleepMethodFlag (--sleep-method) and APIServerVersion choose, with the
+	// nodes' kubelet versions, how new preStop sleeps are written.
+	SleepMethodFlag, APIServerVersion string
 	// wrap lets the tests wrap each reconciler (to count reconciles).
 	wrap func(*WorkloadReconciler) reconcile.Reconciler
 }
@@ -61,6 +64,9 @@ func Setup(ctx context.Context, mgr ctrl.Manager, so SetupOptions) error {
 	shared, err := NewShared(ctx, mgr)
 	if err != nil {
 		return fmt.Errorf("setting up shared parts: %w", err)
+	}
+	if shared.sleep, err = newSleepMethods(ctx, mgr.GetCache(), so.SleepMethodFlag, so.APIServerVersion); err != nil {
+		return fmt.Errorf("following the nodes' kubelet versions: %w", err)
 	}
 	for _, k := range kinds {
 		if err := setupKind(mgr, k, shared, so); err != nil {

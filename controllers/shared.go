@@ -25,6 +25,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
@@ -37,6 +38,7 @@ type Shared struct {
 	labeler             *namespaceLabeler
 	crds                *crdFollower
 	targetGroupBindings *targetGroupBindings
+	sleep               *sleepMethods
 	// rolloutsServed is set once Argo Rollouts' CRD is served and its
 	// indexes registered (setupRollouts).
 	rolloutsServed atomic.Bool
@@ -75,4 +77,12 @@ func NewShared(ctx context.Context, mgr ctrl.Manager) (*Shared, error) {
 		crds:                crds,
 		targetGroupBindings: newTargetGroupBindings(ctx, mgr.GetCache(), crds),
 	}, nil
+}
+
+// defaults are the plan's defaults with the sleep method in force now.
+func (s *Shared) defaults(d plan.Defaults) plan.Defaults {
+	if s != nil && s.sleep != nil {
+		d.SleepMethod, d.SleepMethodReason = s.sleep.current()
+	}
+	return d
 }

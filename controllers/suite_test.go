@@ -33,6 +33,7 @@ import (
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -181,10 +182,16 @@ func startManager(ctx context.Context, cfg *rest.Config, wh *envtest.WebhookInst
 	if err != nil {
 		return nil, err
 	}
+	version, err := discovery.NewDiscoveryClientForConfigOrDie(cfg).ServerVersion()
+	if err != nil {
+		return nil, err
+	}
 	err = Setup(ctx, mgr, SetupOptions{
 		Options:                 Options{Defaults: plan.DefaultSettings()},
 		MaxConcurrentReconciles: 4,
 		Webhook:                 true,
+		SleepMethodFlag:         plan.SleepMethodAuto,
+		APIServerVersion:        version.GitVersion,
 		wrap:                    func(r *WorkloadReconciler) reconcile.Reconciler { return &countingReconciler{WorkloadReconciler: r} },
 	})
 	if err != nil {

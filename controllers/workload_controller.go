@@ -173,7 +173,7 @@ func (r *WorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	decision := drain.Decide(drain.Input{Workload: w, Namespace: &ns, Neighbours: neighbours, Defaults: r.opts.Defaults, ForceAudit: r.opts.ForceAudit})
+	decision := drain.Decide(drain.Input{Workload: w, Namespace: &ns, Neighbours: neighbours, Defaults: r.shared.defaults(r.opts.Defaults), ForceAudit: r.opts.ForceAudit})
 	if !decision.Managed() {
 		return ctrl.Result{}, r.leaveManagement(ctx, w, "behind no AWS load balancer")
 	}

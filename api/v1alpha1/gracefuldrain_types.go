@@ -283,8 +283,15 @@ type DrainPlan struct {
 	// PreStopSeconds is the preStop sleep of every regular container: the time
 	// the load balancer needs to stop sending new requests to a terminating pod.
 	PreStopSeconds int32 `json:"preStopSeconds"`
-	// SleepMethod is Sleep (lifecycle.preStop.sleep, API server 1.30+) or Exec (exec sleep N).
+	// SleepMethod is Sleep (lifecycle.preStop.sleep: the kubelet sleeps, so it
+	// works on images without /bin/sleep; needs the API server and every
+	// kubelet at 1.30 or newer) or Exec (exec sleep N) for new hooks. A sleep
+	// the operator set earlier keeps its form.
 	SleepMethod string `json:"sleepMethod"`
+	// SleepMethodReason says why: the versions of the API server and the
+	// nodes' kubelets, or the --sleep-method flag.
+	// +optional
+	SleepMethodReason string `json:"sleepMethodReason,omitempty"`
 	// ShutdownSeconds is the time left to the app after the sleep to finish in-flight requests.
 	ShutdownSeconds int32 `json:"shutdownSeconds"`
 	// TerminationGracePeriodSeconds is max(current, preStop + shutdown); never lowered.

@@ -70,9 +70,10 @@ func DefaultSettings() Defaults {
 // 0 unless overridden: callers only plan workloads behind a load balancer.
 func Compute(in Input) Plan {
 	p := Plan{
-		PreStopSeconds:  preStopSeconds(in),
-		SleepMethod:     in.Defaults.SleepMethod,
-		ShutdownSeconds: in.Defaults.ShutdownSeconds,
+		PreStopSeconds:    preStopSeconds(in),
+		SleepMethod:       in.Defaults.SleepMethod,
+		SleepMethodReason: in.Defaults.SleepMethodReason,
+		ShutdownSeconds:   in.Defaults.ShutdownSeconds,
 	}
 	if p.SleepMethod == "" {
 		p.SleepMethod = SleepNative

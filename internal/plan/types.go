@@ -48,6 +48,8 @@ type Defaults struct {
 	InstancePreStopSeconds int32 // instance targets (10)
 	ShutdownSeconds        int32 // the app's own shutdown after the sleep (30)
 	SleepMethod            SleepMethod
+	// SleepMethodReason says why SleepMethod was chosen (ChooseSleepMethod).
+	SleepMethodReason string
 }
 
 // Overrides are the per-Deployment annotations, already validated.
@@ -105,9 +107,11 @@ type ContainerPlan struct {
 
 // Plan is the drain settings for one Deployment.
 type Plan struct {
-	PreStopSeconds  int32
-	SleepMethod     SleepMethod
-	ShutdownSeconds int32
+	PreStopSeconds int32
+	SleepMethod    SleepMethod
+	// SleepMethodReason says why (versions of the API server and kubelets, or the flag).
+	SleepMethodReason string
+	ShutdownSeconds   int32
 	// TerminationGracePeriodSeconds is max(current, PreStopSeconds+ShutdownSeconds): never lowered.
 	// A user's sleep that is kept because it is longer than PreStopSeconds counts
 	// instead of PreStopSeconds, so that the kubelet does not kill the pod in the

@@ -63,6 +63,7 @@ func drainPlan(p plan.Plan) *gdv1.DrainPlan {
 	out := &gdv1.DrainPlan{
 		PreStopSeconds:                p.PreStopSeconds,
 		SleepMethod:                   string(p.SleepMethod),
+		SleepMethodReason:             p.SleepMethodReason,
 		ShutdownSeconds:               p.ShutdownSeconds,
 		TerminationGracePeriodSeconds: p.TerminationGracePeriodSeconds,
 		ReadinessGateLabel:            p.NeedsReadinessGate,

@@ -204,3 +204,18 @@ func Pod(in any) (any, error) {
 	}
 	return out, nil
 }
+
+// Node keeps of a node only its name and kubelet version, which decide
+// whether the kubelet runs the native preStop sleep: a node's images, labels
+// and conditions are the largest part of it and never read.
+func Node(in any) (any, error) {
+	n, ok := in.(*corev1.Node)
+	if !ok {
+		return in, nil
+	}
+	return &corev1.Node{
+		TypeMeta:   n.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{Name: n.Name, UID: n.UID, ResourceVersion: n.ResourceVersion},
+		Status:     corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{KubeletVersion: n.Status.NodeInfo.KubeletVersion}},
+	}, nil
+}

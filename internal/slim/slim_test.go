@@ -202,3 +202,24 @@ func TestKeepManagedFieldsOwning(t *testing.T) {
 		t.Fatalf("kept %v, want %v", kept, want)
 	}
 }
+
+func TestNode(t *testing.T) {
+	n := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "ip-10-0-1-7", Labels: map[string]string{"topology.kubernetes.io/zone": "eu-west-1a"}},
+		Status: corev1.NodeStatus{
+			NodeInfo: corev1.NodeSystemInfo{KubeletVersion: "v1.31.3-eks-59bf375", OSImage: "Bottlerocket"},
+			Images:   []corev1.ContainerImage{{Names: []string{"public.ecr.aws/nginx/nginx:1.27"}, SizeBytes: 70 << 20}},
+		},
+	}
+	out, err := Node(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(*corev1.Node)
+	if got.Name != n.Name || got.Status.NodeInfo.KubeletVersion != "v1.31.3-eks-59bf375" {
+		t.Fatalf("lost what the sleep method reads: %+v", got)
+	}
+	if len(got.Status.Images) != 0 || got.Labels != nil || got.Status.NodeInfo.OSImage != "" {
+		t.Fatalf("kept what nothing reads: %+v", got)
+	}
+}
