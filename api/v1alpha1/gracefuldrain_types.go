@@ -237,9 +237,10 @@ type Attachment struct {
 	ServicePort string `json:"servicePort,omitempty"`
 	// TargetType is ip (pods registered by IP) or instance (nodes, through kube-proxy).
 	TargetType string `json:"targetType"`
-	// Container and ContainerPort serve the Service's targetPort; empty when unresolved.
+	// Container serves the Service's targetPort; empty when no container declares it.
 	// +optional
 	Container string `json:"container,omitempty"`
+	// ContainerPort is the container port the targetPort resolves to; 0 when unresolved.
 	// +optional
 	ContainerPort int32 `json:"containerPort,omitempty"`
 	// HealthCheck is the target group's health check (annotations, else AWS defaults).
