@@ -17,20 +17,28 @@ limitations under the License.
 package controllers
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/discovery"
@@ -98,7 +106,24 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "writing a kubeconfig for kubectl:", err)
 			return 1
 		}
-		done, err := startManager(ctx, cfg, &env.WebhookInstallOptions)
+		// The install's field-level policy is in force for the whole suite,
+		// and the manager runs as the identity it binds to: everything the
+		// suite's operator writes passes the policy, or a test fails.
+		if err := installOperatorPolicy(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "installing config/policy:", err)
+			return 1
+		}
+		operatorUser, err := env.AddUser(envtest.User{Name: operatorServiceAccount, Groups: []string{"system:masters"}}, nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "adding the operator's user:", err)
+			return 1
+		}
+		operatorConfig = operatorUser.Config()
+		if err := waitOperatorPolicyEnforced(ctx, operatorConfig); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		done, err := startManager(ctx, operatorConfig, &env.WebhookInstallOptions)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "starting manager:", err)
 			return 1
@@ -106,6 +131,13 @@ func TestMain(m *testing.M) {
 		code := m.Run()
 		cancel()
 		<-done
+		// Every test passed with the policy in force; it must also never
+		// have refused a write of the operator's (a refused apply would be
+		// retried, and could go unnoticed while the tests still converge).
+		if denied := writes.policyDenials(); len(denied) > 0 {
+			fmt.Fprintf(os.Stderr, "config/policy refused %d writes of the operator during the suite:\n%s\n", len(denied), strings.Join(denied, "\n"))
+			code = 1
+		}
 		return code
 	}()
 	if err := env.Stop(); err != nil {
@@ -119,6 +151,85 @@ func zapLevel() zapcore.Level {
 		return zapcore.DebugLevel
 	}
 	return zapcore.FatalLevel + 1 // quiet unless asked: the tests assert, the logs are for debugging
+}
+
+// operatorServiceAccount is the username of the install's manager (its
+// ServiceAccount in gracefuldrain-system), which config/policy binds to.
+const operatorServiceAccount = "system:serviceaccount:gracefuldrain-system:gracefuldrain-controller-manager"
+
+// operatorConfig authenticates as operatorServiceAccount, in group
+// system:masters so that RBAC does not get in the way here (test/faults runs
+// the manager with nothing but the generated RBAC). The suite's manager uses
+// it, and so do the policy tests (without the manager's write recording).
+var operatorConfig *rest.Config
+
+// installOperatorPolicy applies the ValidatingAdmissionPolicies and their
+// bindings of the install (`kubectl kustomize config/default`), as the
+// install renders them.
+func installOperatorPolicy(ctx context.Context) error {
+	objs, err := renderedOperatorPolicy()
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if err := k8s.Patch(ctx, o, client.Apply, client.FieldOwner("gracefuldrain-tests"), client.ForceOwnership); err != nil {
+			return fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+	}
+	return nil
+}
+
+// renderedOperatorPolicy returns config/default's ValidatingAdmissionPolicies
+// and bindings, and fails when there are none.
+func renderedOperatorPolicy() ([]*unstructured.Unstructured, error) {
+	out, err := exec.Command(filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl"), "kustomize", filepath.Join("..", "config", "default")).Output()
+	if err != nil {
+		return nil, fmt.Errorf("kubectl kustomize config/default: %w", err)
+	}
+	var objs []*unstructured.Unstructured
+	policies, bindings := 0, 0
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		o := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &o.Object); err != nil {
+			return nil, err
+		}
+		switch o.GetKind() {
+		case "ValidatingAdmissionPolicy":
+			policies++
+		case "ValidatingAdmissionPolicyBinding":
+			bindings++
+		default:
+			continue
+		}
+		objs = append(objs, o)
+	}
+	if policies == 0 || bindings != policies {
+		return nil, fmt.Errorf("config/default renders %d ValidatingAdmissionPolicies and %d bindings", policies, bindings)
+	}
+	return objs, nil
+}
+
+// waitOperatorPolicyEnforced polls until the API server refuses a request of
+// the operator that the policy forbids (creating a Namespace, dry run): a
+// new policy is enforced only once the API server has compiled it and its
+// informers have seen the binding.
+func waitOperatorPolicyEnforced(ctx context.Context, cfg *rest.Config) error {
+	c, err := client.New(cfg, client.Options{Scheme: testScheme})
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "policy-probe"}}
+		err := c.Create(ctx, ns, client.DryRunAll)
+		if apierrors.IsForbidden(err) && strings.Contains(err.Error(), "gracefuldrain-operator-namespace-label") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("config/policy not enforced after a minute: the operator's dry-run Namespace create answered %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // kubeconfig lets tests run kubectl as users do (kubectl apply, client-side
@@ -164,7 +275,8 @@ func installedWebhooks() ([]*admissionregistrationv1.MutatingWebhookConfiguratio
 	return configs, nil
 }
 
-// startManager runs the operator as main.go does, but with every request it
+// startManager runs the operator as main.go does, as the identity cfg
+// authenticates (the operator's ServiceAccount), but with every request it
 // sends recorded, so tests can count its writes, and with the webhook server
 // envtest registered.
 func startManager(ctx context.Context, cfg *rest.Config, wh *envtest.WebhookInstallOptions) (<-chan struct{}, error) {
@@ -221,6 +333,19 @@ func (c *countingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 type writeLog struct {
 	mu      sync.Mutex
 	entries []string // "PATCH /api/v1/namespaces/x"
+	denied  []string // writes a ValidatingAdmissionPolicy refused, with the API server's answer
+}
+
+func (w *writeLog) deny(e string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.denied = append(w.denied, e)
+}
+
+func (w *writeLog) policyDenials() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return slices.Clone(w.denied)
 }
 
 func (w *writeLog) add(e string) {
@@ -255,6 +380,16 @@ func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 	resp, err := t.next.RoundTrip(req)
 	if req.Method != http.MethodGet && err == nil && resp.StatusCode < 300 {
 		t.log.add(req.Method + " " + req.URL.Path)
+	}
+	if req.Method != http.MethodGet && err == nil && resp.StatusCode == http.StatusForbidden {
+		// Read the answer to tell a policy's refusal from RBAC's, and put
+		// it back for the operator.
+		body, readErr := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		if readErr == nil && bytes.Contains(body, []byte("ValidatingAdmissionPolicy")) {
+			t.log.deny(req.Method + " " + req.URL.Path + ": " + string(body))
+		}
 	}
 	return resp, err
 }

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Fault injection (test/faults: API server restart, leader killed, random
-# kills, write conflicts, write audit), the bad-input table
-# (controllers TestBadInput) and a short burst of every fuzz target, then one
-# summary line, last:
-#   FAULTS injected=N recovered=N duplicate_rollouts=0 bad_inputs=N fuzz_execs=N
+# kills, write conflicts, every webhook replica killed during user deploys,
+# write audit), the bad-input table (controllers TestBadInput) and a short
+# burst of every fuzz target, then one summary line, last:
+#   FAULTS injected=N recovered=N duplicate_rollouts=0 bad_inputs=N fuzz_execs=N user_writes=N user_writes_refused=N user_writes_lost=0 admitted_without_plan=N
+# (user_writes: the deploys sent while the webhook's processes were killed;
+# refused: by the API server's own preStop-sleep validation while no replica
+# served, see docs/reliability.md; admitted_without_plan: while none served,
+# each caught up by one operator apply at most.)
 # Env: FAULTS_FUZZTIME (default 10s per target), FAULTS_SEED (random kills),
 # GRACEFULDRAIN_FAULTS_KEEP=1 keeps the audit log and operator logs.
 set -uo pipefail
@@ -17,7 +21,7 @@ status=0
 
 echo "=== faults (test/faults)"
 GRACEFULDRAIN_FAULTS=1 go test ./test/faults/ -count=1 -v -timeout 15m >"$logs/faults.log" 2>&1 || status=1
-grep -E '^(FAULT |FAULTS_TOTAL|WRITES)|^\s*--- (PASS|FAIL)|faults_test.go:[0-9]+: |writes_test.go:[0-9]+: ' "$logs/faults.log" | grep -v '^=== ' | head -200
+grep -E '^(FAULT |FAULTS_TOTAL|WRITES)|^\s*--- (PASS|FAIL)|(faults|writes|deploys)_test.go:[0-9]+: ' "$logs/faults.log" | grep -v '^=== ' | head -200
 [ $status -eq 0 ] || { echo "--- fault tests failed; last lines:"; tail -40 "$logs/faults.log"; }
 
 echo "=== bad input (controllers TestBadInput)"
@@ -50,6 +54,11 @@ duplicates="$(field duplicate_rollouts "$total")"
 [ -n "$total" ] || duplicates="unknown"
 bad_inputs="$(field passed "$bad")"
 fuzz_execs="$(field execs "$fuzz")"
+user_writes="$(field user_writes "$total")"
+user_refused="$(field user_writes_refused "$total")"
+user_lost="$(field user_writes_lost "$total")"
+[ -n "$total" ] || user_lost="unknown"
+without_plan="$(field admitted_without_plan "$total")"
 [ $status -eq 0 ] || echo "test-faults: some part failed (see above); bad_inputs counts the inputs that passed, of $(field tried "$bad") tried"
-echo "FAULTS injected=$injected recovered=$recovered duplicate_rollouts=$duplicates bad_inputs=$bad_inputs fuzz_execs=$fuzz_execs"
+echo "FAULTS injected=$injected recovered=$recovered duplicate_rollouts=$duplicates bad_inputs=$bad_inputs fuzz_execs=$fuzz_execs user_writes=$user_writes user_writes_refused=$user_refused user_writes_lost=$user_lost admitted_without_plan=$without_plan"
 exit $status

@@ -252,7 +252,9 @@ func TestFaults(t *testing.T) {
 	t.Run("LeaderKilled", testLeaderKilled)
 	t.Run("RandomKills", testRandomKills)
 	t.Run("WriteConflicts", testWriteConflicts)
-	line := fmt.Sprintf("FAULTS_TOTAL injected=%d recovered=%d duplicate_rollouts=%d", totalInjected.Load(), totalRecovered.Load(), totalDuplicates.Load())
+	t.Run("WebhookDownDuringDeploys", testWebhookDownDuringDeploys)
+	line := fmt.Sprintf("FAULTS_TOTAL injected=%d recovered=%d duplicate_rollouts=%d user_writes=%d user_writes_refused=%d user_writes_lost=%d admitted_without_plan=%d",
+		totalInjected.Load(), totalRecovered.Load(), totalDuplicates.Load(), totalUserWrites.Load(), totalUserRefused.Load(), totalUserLost.Load(), totalUnmutated.Load())
 	t.Log(line)
 	fmt.Println(line)
 }

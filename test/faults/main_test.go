@@ -17,9 +17,12 @@ limitations under the License.
 // Package faults injects faults into a run of the real manager binary
 // (bin/manager) against a real etcd + kube-apiserver (envtest): the API server
 // restarted mid-convergence, the leader of two replicas killed, the operator
-// killed at random points, and write conflicts from a concurrent writer. The
-// operator runs as its own user with only the generated RBAC, and the API
-// server's audit log records every write it makes.
+// killed at random points, write conflicts from a concurrent writer, and every
+// manager process killed while users keep deploying. The operator runs as the
+// install's ServiceAccount with nothing but the install's RBAC and its
+// field-level policy (config/default), every process serves the install's
+// admission webhook, and the API server's audit log records every write it
+// makes.
 //
 // The tests are slow (minutes) and run only with GRACEFULDRAIN_FAULTS=1
 // (hack/test-faults.sh, `make test-faults`).
@@ -30,6 +33,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,11 +44,14 @@ import (
 
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
@@ -52,11 +59,16 @@ import (
 	"sigs.k8s.io/yaml"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/test/localinstall"
 )
 
 const (
-	operatorUser    = "gracefuldrain"
+	// operatorUser is the install's ServiceAccount, as the API server names
+	// it: config/default's RBAC bindings and config/policy match it.
+	operatorUser    = "system:serviceaccount:gracefuldrain-system:gracefuldrain-controller-manager"
 	systemNamespace = "gracefuldrain-system"
+	// fieldManager is the operator's server-side apply field manager.
+	fieldManager = "gracefuldrain"
 )
 
 var (
@@ -67,6 +79,11 @@ var (
 	kubeconfig string // the operator's, with only the generated RBAC
 	auditLog   string
 	managerBin string
+	// webhook is the stand-in for the webhook Service; webhookFlags are the
+	// flags every manager process gets for it (test/localinstall's, but the
+	// port and certificate directory, which are each process's own).
+	webhook      *webhookService
+	webhookFlags []string
 )
 
 func init() {
@@ -152,11 +169,31 @@ rules:
 	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		return 1, err
 	}
-	if err := installRBAC(context.Background()); err != nil {
-		return 1, fmt.Errorf("installing RBAC: %w", err)
+	ctx := context.Background()
+	if webhook, err = startWebhookService(); err != nil {
+		return 1, err
 	}
-	// The operator's own user: no groups, only what installRBAC bound to it.
-	user, err := env.AddUser(envtest.User{Name: operatorUser}, nil)
+	defer webhook.close()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		return 1, err
+	}
+	flags, err := localinstall.Webhook(ctx, k8s, root, localinstall.KubectlFromAssets(), webhook.port(), filepath.Join(workDir, "unused-certs"))
+	if err != nil {
+		return 1, fmt.Errorf("registering the webhook: %w", err)
+	}
+	for _, f := range flags {
+		if !strings.HasPrefix(f, "--webhook-port=") && !strings.HasPrefix(f, "--webhook-cert-dir=") {
+			webhookFlags = append(webhookFlags, f)
+		}
+	}
+	if err := installFromDefault(ctx); err != nil {
+		return 1, fmt.Errorf("installing config/default's RBAC and policy: %w", err)
+	}
+	// The operator's own user: the ServiceAccount's name and groups (as its
+	// token would give them), bound to nothing but what installFromDefault
+	// installed.
+	user, err := env.AddUser(envtest.User{Name: operatorUser, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + systemNamespace}}, nil)
 	if err != nil {
 		return 1, err
 	}
@@ -168,58 +205,82 @@ rules:
 	if err := os.WriteFile(kubeconfig, kc, 0o600); err != nil {
 		return 1, err
 	}
+	if err := waitPolicyEnforced(ctx, user.Config()); err != nil {
+		return 1, err
+	}
 	return m.Run(), nil
 }
 
-// installRBAC binds the generated ClusterRole (config/rbac/role.yaml) and the
-// leader-election Role to the operator's user, as config/default binds them
-// to its ServiceAccount.
-func installRBAC(ctx context.Context) error {
-	var cr rbacv1.ClusterRole
-	if err := readYAML(filepath.Join("..", "..", "config", "rbac", "role.yaml"), &cr); err != nil {
-		return err
+// installFromDefault applies, from the install (`kubectl kustomize
+// config/default`), the ServiceAccount, every Role and ClusterRole and their
+// bindings (the generated manager-role, ClusterRole and namespaced Role, and
+// the leader-election Role), and the field-level policy with its bindings:
+// the operator's user holds exactly what an installed operator holds.
+func installFromDefault(ctx context.Context) error {
+	out, err := exec.Command(localinstall.KubectlFromAssets(), "kustomize", filepath.Join("..", "..", "config", "default")).Output()
+	if err != nil {
+		return fmt.Errorf("kubectl kustomize config/default: %w", err)
 	}
-	var role rbacv1.Role
-	if err := readYAML(filepath.Join("..", "..", "config", "rbac", "leader_election_role.yaml"), &role); err != nil {
-		return err
+	kinds := map[string]bool{
+		"ServiceAccount": true, "ClusterRole": true, "ClusterRoleBinding": true, "Role": true, "RoleBinding": true,
+		"ValidatingAdmissionPolicy": true, "ValidatingAdmissionPolicyBinding": true,
 	}
-	role.Namespace = systemNamespace
-	subject := []rbacv1.Subject{{Kind: rbacv1.UserKind, APIGroup: rbacv1.GroupName, Name: operatorUser}}
-	for _, o := range []client.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: systemNamespace}},
-		&cr, &role,
-		&rbacv1.ClusterRoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "manager-rolebinding"},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: cr.Name},
-			Subjects:   subject,
-		},
-		&rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "leader-election-rolebinding", Namespace: systemNamespace},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: role.Name},
-			Subjects:   subject,
-		},
-	} {
-		if err := k8s.Create(ctx, o); err != nil {
-			return fmt.Errorf("%T %s: %w", o, o.GetName(), err)
+	installed := map[string]int{}
+	for _, doc := range strings.Split(string(out), "\n---\n") {
+		o := &unstructured.Unstructured{}
+		if err := yaml.Unmarshal([]byte(doc), &o.Object); err != nil {
+			return err
+		}
+		if !kinds[o.GetKind()] {
+			continue
+		}
+		if err := k8s.Patch(ctx, o, client.Apply, client.FieldOwner("faults-install"), client.ForceOwnership); err != nil {
+			return fmt.Errorf("%s %s: %w", o.GetKind(), o.GetName(), err)
+		}
+		installed[o.GetKind()]++
+	}
+	for kind := range kinds {
+		if installed[kind] == 0 {
+			return fmt.Errorf("config/default renders no %s", kind)
 		}
 	}
 	return nil
 }
 
-func readYAML(path string, into any) error {
-	raw, err := os.ReadFile(path)
+// policyProbeNamespace is the Namespace waitPolicyEnforced tries to label
+// (dry run) as the operator; TestWriteAudit leaves those probes out.
+const policyProbeNamespace = "default"
+
+// waitPolicyEnforced polls until the API server refuses, as the policy says,
+// a request of the operator that its RBAC allows (a dry-run label on the
+// default Namespace): a new policy is enforced once the API server has
+// compiled it and seen its binding.
+func waitPolicyEnforced(ctx context.Context, cfg *rest.Config) error {
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
 		return err
 	}
-	return yaml.Unmarshal(raw, into)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		err := c.Patch(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: policyProbeNamespace}},
+			client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"policy-probe":"x"}}}`)), client.DryRunAll)
+		if apierrors.IsForbidden(err) && strings.Contains(err.Error(), "ValidatingAdmissionPolicy 'gracefuldrain-operator-namespace-label'") {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("config/policy not enforced after a minute: the operator's dry-run Namespace label answered %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
-// operator is one bin/manager process.
+// operator is one bin/manager process, serving the webhook behind webhook.
 type operator struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
+	name     string
+	cmd      *exec.Cmd
+	log      string
+	done     chan struct{}
+	endpoint *backend
 }
 
 var opCounter struct {
@@ -238,13 +299,18 @@ func startOperator(t *testing.T, extra ...string) *operator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"--kubeconfig", kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--webhook-port=0"}, extra...)
+	webhookPort, healthPort := freePort(t), freePort(t)
+	args := append([]string{"--kubeconfig", kubeconfig, "--metrics-bind-address=0",
+		fmt.Sprintf("--health-probe-bind-address=127.0.0.1:%d", healthPort),
+		fmt.Sprintf("--webhook-port=%d", webhookPort),
+		"--webhook-cert-dir=" + filepath.Join(workDir, name+"-certs")}, webhookFlags...)
+	args = append(args, extra...)
 	cmd := exec.Command(managerBin, args...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	o := &operator{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	o := &operator{name: name, cmd: cmd, log: logPath, done: make(chan struct{}), endpoint: webhook.add(name, webhookPort, healthPort)}
 	go func() {
 		_ = cmd.Wait()
 		_ = f.Close()
@@ -254,8 +320,10 @@ func startOperator(t *testing.T, extra ...string) *operator {
 	return o
 }
 
-// kill is SIGKILL: no lease release, no graceful shutdown.
+// kill is SIGKILL: no lease release, no graceful shutdown. The process
+// leaves the webhook's endpoints first, as a pod that is gone.
 func (o *operator) kill() {
+	webhook.remove(o.endpoint)
 	select {
 	case <-o.done:
 		return
@@ -265,8 +333,10 @@ func (o *operator) kill() {
 	<-o.done
 }
 
-// stop is SIGTERM, as the kubelet does first.
+// stop is SIGTERM, as the kubelet does first (a terminating pod has left
+// the endpoints).
 func (o *operator) stop() {
+	webhook.remove(o.endpoint)
 	select {
 	case <-o.done:
 		return
@@ -278,6 +348,16 @@ func (o *operator) stop() {
 	case <-time.After(30 * time.Second):
 		o.kill()
 	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
 
 func (o *operator) alive() bool {
@@ -322,6 +402,10 @@ type auditEvent struct {
 	} `json:"responseStatus"`
 	RequestURI string    `json:"requestURI"`
 	Received   time.Time `json:"requestReceivedTimestamp"`
+	// Annotations hold, among others, a ValidatingAdmissionPolicy's refusal
+	// (validation.policy.admission.k8s.io/validation_failure: its binding
+	// audits what it denies).
+	Annotations map[string]string `json:"annotations"`
 }
 
 func readAudit(t *testing.T) []auditEvent {

@@ -40,14 +40,29 @@ var allowedWrites = map[string][]string{
 	"events.k8s.io/events":                   {"create", "patch"},
 	"/events":                                {"create", "patch"},
 	"coordination.k8s.io/leases":             {"create", "update", "patch"},
+	// The webhook's self-managed certificate: its one Secret and its one
+	// webhook configuration (names checked below).
+	"/secrets": {"update"},
+	"admissionregistration.k8s.io/mutatingwebhookconfigurations": {"update"},
 }
+
+// namedWrites are the only objects of a resource the operator may write.
+var namedWrites = map[string]string{
+	"/secrets": systemNamespace + "/gracefuldrain-webhook-server-cert",
+	"admissionregistration.k8s.io/mutatingwebhookconfigurations": "/gracefuldrain-mutating-webhook-configuration",
+}
+
+// policyFailure is the audit annotation of a ValidatingAdmissionPolicy's refusal.
+const policyFailure = "validation.policy.admission.k8s.io/validation_failure"
 
 var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true}
 
 // TestWriteAudit reads the API server's audit log of every scenario run
-// before it (TestFaults) and checks: the operator, with only the generated
-// RBAC, was never refused (403); it wrote nothing outside allowedWrites;
-// Leases only in its own namespace; and, from managedFields, its server-side
+// before it (TestFaults) and checks: the operator, with only the install's
+// RBAC and field-level policy, was never refused (403, by RBAC or by the
+// policy); it wrote nothing outside allowedWrites; Leases only in its own
+// namespace, the Secret and webhook configuration only its own; and, from
+// managedFields, its server-side
 // apply on Deployments owns only terminationGracePeriodSeconds,
 // containers[].lifecycle.preStop and containers[].readinessProbe, and on
 // Namespaces only the readiness-gate label.
@@ -61,9 +76,21 @@ func TestWriteAudit(t *testing.T) {
 		t.Fatal("the audit log holds no request of the operator")
 	}
 	counts := map[string]int{}
-	forbidden, forbiddenDuringRestart := 0, 0
+	forbidden, forbiddenDuringRestart, policyDenied := 0, 0, 0
 	writes := 0
+	probes := 0
 	for _, e := range events {
+		// The test's own probes of the policy, made as the operator before
+		// any scenario: dry runs, refused by design.
+		if e.Verb == "patch" && e.ObjectRef != nil && e.ObjectRef.Resource == "namespaces" && e.ObjectRef.Name == policyProbeNamespace &&
+			strings.Contains(e.RequestURI, "dryRun=All") {
+			probes++
+			continue
+		}
+		if v, ok := e.Annotations[policyFailure]; ok {
+			policyDenied++
+			t.Errorf("refused by config/policy: %s %s: %s", e.Verb, e.RequestURI, v)
+		}
 		if e.ResponseStatus != nil && e.ResponseStatus.Code == 403 && !e.Received.Before(restartWindow[0]) && e.Received.Before(restartWindow[1]) {
 			forbiddenDuringRestart++ // the restarted API server's RBAC cache was not yet synced
 		} else if e.ResponseStatus != nil && e.ResponseStatus.Code == 403 {
@@ -90,6 +117,9 @@ func TestWriteAudit(t *testing.T) {
 		if e.ObjectRef.Resource == "leases" && e.ObjectRef.Namespace != systemNamespace {
 			t.Errorf("Lease written outside %s: %s", systemNamespace, e.RequestURI)
 		}
+		if name, ok := namedWrites[res]; ok && e.ObjectRef.Namespace+"/"+e.ObjectRef.Name != name {
+			t.Errorf("%s written other than %s: %s %s", res, name, e.Verb, e.RequestURI)
+		}
 	}
 	var lines []string
 	for k, v := range counts {
@@ -113,8 +143,11 @@ func TestWriteAudit(t *testing.T) {
 			return path == "f:metadata.f:labels.f:elbv2.k8s.aws/pod-readiness-gate-inject"
 		})
 	}
-	line := fmt.Sprintf("WRITES total=%d forbidden=%d forbidden_while_apiserver_restarting=%d deployments_checked=%d namespaces_checked=%d %s",
-		writes, forbidden, forbiddenDuringRestart, deployments, namespaces, strings.Join(lines, " "))
+	if probes == 0 {
+		t.Errorf("no policy probe in the audit log: the audit does not see the operator's refused requests")
+	}
+	line := fmt.Sprintf("WRITES total=%d forbidden=%d forbidden_while_apiserver_restarting=%d refused_by_policy=%d deployments_checked=%d namespaces_checked=%d %s",
+		writes, forbidden, forbiddenDuringRestart, policyDenied, deployments, namespaces, strings.Join(lines, " "))
 	t.Log(line)
 	fmt.Println(line)
 }
@@ -155,7 +188,7 @@ func allowedDeploymentField(path string) bool {
 func checkOwnedFields(t *testing.T, what string, entries []metav1.ManagedFieldsEntry, allowed func(string) bool) {
 	t.Helper()
 	for _, e := range entries {
-		if e.Manager != operatorUser {
+		if e.Manager != fieldManager {
 			continue
 		}
 		if e.Operation != metav1.ManagedFieldsOperationApply {
