@@ -81,12 +81,17 @@ func policyTarget(t *testing.T) (string, *appsv1.Deployment) {
 // albPlan is the plan the reconciler computes for "web" behind an ALB with
 // ip targets (container app, port 8080, the ALB's default health check).
 func albPlan(d *appsv1.Deployment, o plan.Overrides) plan.Plan {
+	return albPlanFor(workload.OfDeployment(d), o)
+}
+
+// albPlanFor is albPlan for a workload of any kind.
+func albPlanFor(w workload.Workload, o plan.Overrides) plan.Plan {
 	att := discovery.Attachment{
-		LoadBalancer: discovery.ALB, SourceKind: discovery.SourceIngress, SourceName: d.Name, ServiceName: d.Name, ServicePort: "80",
+		LoadBalancer: discovery.ALB, SourceKind: discovery.SourceIngress, SourceName: "web", ServiceName: "web", ServicePort: "80",
 		TargetType: discovery.TargetIP, Container: "app", ContainerPort: 8080, DeregistrationDelaySeconds: 300,
 		HealthCheck: gdv1.HealthCheck{Protocol: "HTTP", Path: "/", Port: "traffic-port", IntervalSeconds: 15, TimeoutSeconds: 5, HealthyThreshold: 2, UnhealthyThreshold: 2},
 	}
-	return plan.Compute(plan.Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{att}, Defaults: plan.DefaultSettings(), Overrides: o})
+	return plan.Compute(plan.Input{Workload: w, Attachments: []discovery.Attachment{att}, Defaults: plan.DefaultSettings(), Overrides: o})
 }
 
 // applyPlan sends the plan exactly as the reconciler does (kinds.go).
@@ -335,4 +340,86 @@ func TestOperatorPolicyLeavesUsersWritesToTheWebhook(t *testing.T) {
 	g.Expect(d.Spec.Template.Spec.Containers[0].Image).To(Equal("example/web:2"))
 	carriesPlan(g, d)
 	g.Expect(operatorPatches(ns, "web")).To(BeEmpty(), "the webhook carried the plan: no operator write")
+}
+
+// StatefulSets and DaemonSets are held to the same fields: the plan, sent as
+// the reconciler sends it for each kind, is admitted; an image riding along
+// is refused with its path. (Argo Rollouts are held by the same rule once
+// their CRD exists: kinds_test applies plans to them with this policy in
+// force, and the suite fails on any refused manager write.)
+func TestOperatorPolicyHoldsEveryKind(t *testing.T) {
+	ctx := context.Background()
+	op := asOperator(t)
+	ns := newNamespace(t, nil)
+	app := testsupport.ALBApp(ns, "web").Deployment
+	owner := client.FieldOwner(plan.FieldManager)
+
+	for _, tc := range []struct {
+		kind   string
+		create client.Object
+		// applyPlan sends the plan for the live object, with an image when image != "".
+		applyPlan func(image string) error
+		get       func(g Gomega) (generation int64, grace *int64, image string)
+	}{
+		{kind: "StatefulSet",
+			create: &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "db"},
+				Spec: appsv1.StatefulSetSpec{Selector: app.Spec.Selector, Template: *app.Spec.Template.DeepCopy()}},
+			applyPlan: func(image string) error {
+				var s appsv1.StatefulSet
+				if err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "db"}, &s); err != nil {
+					return err
+				}
+				w := workload.OfStatefulSet(&s)
+				ac := plan.StatefulSetApplyConfiguration(w, albPlanFor(w, plan.Overrides{}))
+				if image != "" {
+					ac.Spec.Template.Spec.Containers[0].WithImage(image)
+				}
+				return op.Apply(ctx, ac, owner, client.ForceOwnership)
+			},
+			get: func(g Gomega) (int64, *int64, string) {
+				var s appsv1.StatefulSet
+				g.Expect(k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "db"}, &s)).To(Succeed())
+				return s.Generation, s.Spec.Template.Spec.TerminationGracePeriodSeconds, s.Spec.Template.Spec.Containers[0].Image
+			}},
+		{kind: "DaemonSet",
+			create: &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "agent"},
+				Spec: appsv1.DaemonSetSpec{Selector: app.Spec.Selector, Template: *app.Spec.Template.DeepCopy()}},
+			applyPlan: func(image string) error {
+				var d appsv1.DaemonSet
+				if err := k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "agent"}, &d); err != nil {
+					return err
+				}
+				w := workload.OfDaemonSet(&d)
+				ac := plan.DaemonSetApplyConfiguration(w, albPlanFor(w, plan.Overrides{}))
+				if image != "" {
+					ac.Spec.Template.Spec.Containers[0].WithImage(image)
+				}
+				return op.Apply(ctx, ac, owner, client.ForceOwnership)
+			},
+			get: func(g Gomega) (int64, *int64, string) {
+				var d appsv1.DaemonSet
+				g.Expect(k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "agent"}, &d)).To(Succeed())
+				return d.Generation, d.Spec.Template.Spec.TerminationGracePeriodSeconds, d.Spec.Template.Spec.Containers[0].Image
+			}},
+	} {
+		t.Run(tc.kind, func(t *testing.T) {
+			g := NewWithT(t)
+			g.Expect(k8s.Create(ctx, tc.create)).To(Succeed())
+			_, _, image := tc.get(g)
+
+			err := tc.applyPlan("example/miner:1")
+			g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "want refused by %s, got %v", workloadPolicy, err)
+			g.Expect(err.Error()).To(ContainSubstring("gracefuldrain may change only the drain fields of a " + tc.kind))
+			g.Expect(err.Error()).To(ContainSubstring("this request also changes spec.template.spec.containers[app].image"))
+			generation, _, after := tc.get(g)
+			g.Expect(generation).To(BeEquivalentTo(1))
+			g.Expect(after).To(Equal(image))
+
+			g.Expect(tc.applyPlan("")).To(Succeed())
+			generation, grace, after := tc.get(g)
+			g.Expect(generation).To(BeEquivalentTo(2))
+			g.Expect(grace).To(HaveValue(BeEquivalentTo(70)))
+			g.Expect(after).To(Equal(image))
+		})
+	}
 }

@@ -321,7 +321,7 @@ func testWebhookDownDuringDeploys(t *testing.T) {
 			var d appsv1.Deployment
 			var gd gdv1.GracefulDrain
 			key := types.NamespacedName{Namespace: a.ns, Name: a.name}
-			if k8s.Get(ctx, key, &d) != nil || k8s.Get(ctx, key, &gd) != nil || !carriesDrainPlan(&d) || gd.Status.DeploymentGeneration != d.Generation {
+			if k8s.Get(ctx, key, &d) != nil || k8s.Get(ctx, key, &gd) != nil || !carriesDrainPlan(&d) || gd.Status.WorkloadGeneration != d.Generation {
 				return false
 			}
 			if c := meta.FindStatusCondition(gd.Status.Conditions, gdv1.ConditionPlanApplied); c == nil || c.Status != metav1.ConditionTrue {
