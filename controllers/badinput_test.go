@@ -390,7 +390,7 @@ func checkBadInput(t *testing.T, c badInput, ns string) {
 		expectInvalid("api", c.key, c.value)
 	case wantIgnored:
 		// Make the operator look at "web" once more.
-		waitForReconcile(t, func() {
+		waitForReconcile(t, ns, "web", func() {
 			var svc corev1.Service
 			g.Expect(k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "web"}, &svc)).To(Succeed())
 			svc.Annotations = map[string]string{"touched": "yes"}

@@ -104,7 +104,7 @@ func TestTargetGroupBindingCRDInstalledLater(t *testing.T) {
 	})).To(Succeed())
 
 	// The operator started without the CRD: the Deployment is behind nothing it knows.
-	waitForReconcile(t, func() {
+	waitForReconcile(t, ns, "web", func() {
 		d := getDeployment(g, ns, "web")
 		d.Annotations = map[string]string{"nudge": "1"}
 		g.Expect(k8s.Update(ctx, d)).To(Succeed())

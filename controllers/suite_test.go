@@ -55,6 +55,7 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // The suite runs one real etcd + kube-apiserver (envtest) and one manager for
@@ -63,7 +64,7 @@ var (
 	testScheme = runtime.NewScheme()
 	k8s        client.Client // the tests' own client, not counted as the operator's
 	writes     = &writeLog{}
-	reconciles atomic.Int64
+	reconciled = &reconcileCounts{counts: map[string]int{}}
 )
 
 func init() {
@@ -319,14 +320,37 @@ func startManager(ctx context.Context, cfg *rest.Config, wh *envtest.WebhookInst
 	return done, nil
 }
 
-// countingReconciler counts finished reconciles, so a test can wait until the
-// operator has seen a change before asserting that it wrote nothing.
+// countingReconciler counts finished reconciles per workload, so a test can
+// wait until the operator has seen a change to its own workload before
+// asserting that it wrote nothing (other tests' reconciles do not count).
 type countingReconciler struct{ *WorkloadReconciler }
 
 func (c *countingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	res, err := c.WorkloadReconciler.Reconcile(ctx, req)
-	reconciles.Add(1)
+	reconciled.add(reconcileKey(c.kind.kind, req.Namespace, req.Name))
 	return res, err
+}
+
+// reconcileCounts is the number of finished reconciles per workload key.
+type reconcileCounts struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func reconcileKey(kind workload.Kind, namespace, name string) string {
+	return string(kind) + " " + namespace + "/" + name
+}
+
+func (r *reconcileCounts) add(key string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.counts[key]++
+}
+
+func (r *reconcileCounts) of(key string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.counts[key]
 }
 
 // writeLog records the operator's mutating requests in order.

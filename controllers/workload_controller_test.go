@@ -51,6 +51,7 @@ import (
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/settings"
 	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 const (
@@ -176,12 +177,14 @@ func finishRollout(t *testing.T, ns, name string, withGate bool) {
 	})).To(Succeed())
 }
 
-// waitForReconcile returns once the operator has finished at least one more reconcile after the call.
-func waitForReconcile(t *testing.T, trigger func()) {
+// waitForReconcile returns once the operator has finished at least one more
+// reconcile of the Deployment namespace/name after trigger.
+func waitForReconcile(t *testing.T, namespace, name string, trigger func()) {
 	t.Helper()
-	before := reconciles.Load()
+	key := reconcileKey(workload.Deployment, namespace, name)
+	before := reconciled.of(key)
 	trigger()
-	eventually(t, func(g Gomega) { g.Expect(reconciles.Load()).To(BeNumerically(">", before)) })
+	eventually(t, func(g Gomega) { g.Expect(reconciled.of(key)).To(BeNumerically(">", before), key) })
 }
 
 func TestSeed000AsWritten(t *testing.T) {
@@ -386,13 +389,13 @@ func TestNoWriteWhenNothingChanged(t *testing.T) {
 	all := len(writes.matching("/namespaces/" + ns + "/"))
 
 	// An unrelated update: a label on the Deployment's metadata.
-	waitForReconcile(t, func() {
+	waitForReconcile(t, ns, "web", func() {
 		d := getDeployment(g, ns, "web")
 		d.Labels = map[string]string{"team": "shop"}
 		g.Expect(k8s.Update(ctx, d)).To(Succeed())
 	})
 	// A second reconcile of the same state: touch the Service.
-	waitForReconcile(t, func() {
+	waitForReconcile(t, ns, "web", func() {
 		var svc corev1.Service
 		g.Expect(k8s.Get(ctx, types.NamespacedName{Namespace: ns, Name: "web"}, &svc)).To(Succeed())
 		svc.Annotations = map[string]string{"touched": "yes"}
