@@ -3,8 +3,10 @@
 # kills, write conflicts, every webhook replica killed during user deploys,
 # write audit), the bad-input table (controllers TestBadInput) and a short
 # burst of every fuzz target, then one summary line, last:
-#   FAULTS injected=N recovered=N duplicate_rollouts=0 bad_inputs=N fuzz_execs=N user_writes=N user_writes_refused=N user_writes_lost=0 admitted_without_plan=N
-# (user_writes: the deploys sent while the webhook's processes were killed;
+#   FAULTS injected=N recovered=N duplicate_rollouts=0 writer_conflicts=N bad_inputs=N fuzz_execs=N user_writes=N user_writes_refused=N user_writes_lost=0 admitted_without_plan=N
+# (recovered: faults after which every Deployment they interrupted was measured
+# correct; writer_conflicts: the other writer's own 409s in write-conflicts,
+# not faults of the operator; user_writes: the deploys sent while the webhook's processes were killed;
 # refused: by the API server's own preStop-sleep validation while no replica
 # served, see docs/reliability.md; admitted_without_plan: while none served,
 # each caught up by one operator apply at most.)
@@ -51,6 +53,7 @@ fuzz="$(grep -E '^FUZZ' "$logs/fuzz.log" | tail -1)"
 injected="$(field injected "$total")"
 recovered="$(field recovered "$total")"
 duplicates="$(field duplicate_rollouts "$total")"
+writer_conflicts="$(field writer_conflicts "$total")"
 [ -n "$total" ] || duplicates="unknown"
 bad_inputs="$(field passed "$bad")"
 fuzz_execs="$(field execs "$fuzz")"
@@ -60,5 +63,5 @@ user_lost="$(field user_writes_lost "$total")"
 [ -n "$total" ] || user_lost="unknown"
 without_plan="$(field admitted_without_plan "$total")"
 [ $status -eq 0 ] || echo "test-faults: some part failed (see above); bad_inputs counts the inputs that passed, of $(field tried "$bad") tried"
-echo "FAULTS injected=$injected recovered=$recovered duplicate_rollouts=$duplicates bad_inputs=$bad_inputs fuzz_execs=$fuzz_execs user_writes=$user_writes user_writes_refused=$user_refused user_writes_lost=$user_lost admitted_without_plan=$without_plan"
+echo "FAULTS injected=$injected recovered=$recovered duplicate_rollouts=$duplicates writer_conflicts=$writer_conflicts bad_inputs=$bad_inputs fuzz_execs=$fuzz_execs user_writes=$user_writes user_writes_refused=$user_refused user_writes_lost=$user_lost admitted_without_plan=$without_plan"
 exit $status

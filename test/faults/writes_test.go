@@ -79,6 +79,8 @@ func TestWriteAudit(t *testing.T) {
 	forbidden, forbiddenDuringRestart, policyDenied := 0, 0, 0
 	writes := 0
 	probes := 0
+	// patched: the objects the operator patched (server-side apply), "resource ns/name".
+	patched := map[string]bool{}
 	for _, e := range events {
 		// The test's own probes of the policy, made as the operator before
 		// any scenario: dry runs, refused by design.
@@ -104,6 +106,13 @@ func TestWriteAudit(t *testing.T) {
 			continue // refused writes changed nothing (e.g. 404 on a delete)
 		}
 		writes++
+		if e.Verb == "patch" && e.ObjectRef.Subresource == "" {
+			key := e.ObjectRef.Resource + " " + e.ObjectRef.Namespace + "/" + e.ObjectRef.Name
+			if e.ObjectRef.Resource == "namespaces" {
+				key = "namespaces " + e.ObjectRef.Name // the audit gives a Namespace itself as its namespace
+			}
+			patched[key] = true
+		}
 		res := e.ObjectRef.APIGroup + "/" + e.ObjectRef.Resource
 		if e.ObjectRef.Subresource != "" {
 			res += "/" + e.ObjectRef.Subresource
@@ -128,20 +137,35 @@ func TestWriteAudit(t *testing.T) {
 	sort.Strings(lines)
 
 	ctx := context.Background()
+	// An object the operator patched must hold its entry: a check of the
+	// entries alone would pass on an object the operator never owned.
 	deployments, namespaces := 0, 0
 	for _, ns := range allNamespaces {
 		var list appsv1.DeploymentList
 		must(t, client.IgnoreNotFound(k8s.List(ctx, &list, client.InNamespace(ns))))
 		for _, d := range list.Items {
-			deployments++
-			checkOwnedFields(t, "Deployment "+ns+"/"+d.Name, d.ManagedFields, allowedDeploymentField)
+			owned := checkOwnedFields(t, "Deployment "+ns+"/"+d.Name, d.ManagedFields, allowedDeploymentField)
+			if patched["deployments "+ns+"/"+d.Name] {
+				deployments++
+				if owned == 0 {
+					t.Errorf("Deployment %s/%s: patched by the operator, yet no drain field owned by %s in its managedFields", ns, d.Name, fieldManager)
+				}
+			}
 		}
 		var n corev1.Namespace
 		must(t, k8s.Get(ctx, types.NamespacedName{Name: ns}, &n))
-		namespaces++
-		checkOwnedFields(t, "Namespace "+ns, n.ManagedFields, func(path string) bool {
+		owned := checkOwnedFields(t, "Namespace "+ns, n.ManagedFields, func(path string) bool {
 			return path == "f:metadata.f:labels.f:elbv2.k8s.aws/pod-readiness-gate-inject"
 		})
+		if patched["namespaces "+ns] {
+			namespaces++
+			if owned != 1 {
+				t.Errorf("Namespace %s: patched by the operator, which owns %d fields of it, want the readiness-gate label", ns, owned)
+			}
+		}
+	}
+	if deployments == 0 || namespaces == 0 {
+		t.Errorf("the audit shows %d Deployments and %d Namespaces patched by the operator: nothing to check", deployments, namespaces)
 	}
 	if probes == 0 {
 		t.Errorf("no policy probe in the audit log: the audit does not see the operator's refused requests")
@@ -184,9 +208,11 @@ func allowedDeploymentField(path string) bool {
 }
 
 // checkOwnedFields: the gracefuldrain manager only applies (never updates)
-// and owns only allowed leaf fields.
-func checkOwnedFields(t *testing.T, what string, entries []metav1.ManagedFieldsEntry, allowed func(string) bool) {
+// and owns only allowed leaf fields. It returns how many leaf fields the
+// manager owns.
+func checkOwnedFields(t *testing.T, what string, entries []metav1.ManagedFieldsEntry, allowed func(string) bool) int {
 	t.Helper()
+	owned := 0
 	for _, e := range entries {
 		if e.Manager != fieldManager {
 			continue
@@ -205,11 +231,13 @@ func checkOwnedFields(t *testing.T, what string, entries []metav1.ManagedFieldsE
 			t.Fatal(err)
 		}
 		for _, leaf := range leaves("", tree) {
+			owned++
 			if !allowed(leaf) {
 				t.Errorf("%s: the operator owns %s, which is not a drain field", what, leaf)
 			}
 		}
 	}
+	return owned
 }
 
 func leaves(prefix string, tree map[string]any) []string {
