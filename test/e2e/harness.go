@@ -252,13 +252,33 @@ type RunResult struct {
 	// PlannedPreStop is the preStop the GracefulDrain's plan states (model time); 0 without the operator.
 	PlannedPreStop time.Duration
 	// Lateness is, per pod deleted during the run, deletion -> the load balancer's stop (model time);
-	// EndpointLag deletion -> its endpoint terminating.
-	Lateness, EndpointLag []time.Duration
-	Install, Final        Revisions // before the first image change, and at the end
-	Rate                  float64   // requests per wall second
-	Panel                 ChartPanel
+	// KubeletLag deletion -> the simulated kubelet seeing it (how far behind this busy process was).
+	Lateness, KubeletLag []time.Duration
+	Install, Final       Revisions // before the first image change, and at the end
+	Rate                 float64   // requests per wall second
+	Panel                ChartPanel
+	// Late lists the pods the load balancer sent requests to after their planned preStop, with what
+	// took the time.
+	Late []LatePod
 	// Problems are checks of the run that failed (wrong pods, extra rollouts, missing plan).
 	Problems []string
+}
+
+// LatePod is a pod the load balancer still sent new requests (connections) to after its preStop:
+// when its endpoint turned terminating, its target was deregistered and the data plane stopped,
+// all in model time from its deletion.
+type LatePod struct {
+	Pod                             string
+	PreStop                         time.Duration
+	Endpoint, Deregistered, Stopped time.Duration
+	KubeletLag                      time.Duration
+	Errors                          int
+}
+
+// LateLine prints a late pod.
+func (l LatePod) LateLine(scenario string) string {
+	return fmt.Sprintf("LATE scenario=%s pod=%s prestop_s=%.0f endpoint_terminating_s=%.1f deregistered_s=%.1f lb_stopped_s=%.1f errors=%d",
+		scenario, l.Pod, l.PreStop.Seconds(), l.Endpoint.Seconds(), l.Deregistered.Seconds(), l.Stopped.Seconds(), l.Errors)
 }
 
 // Errors is the number of non-2xx answers.
@@ -333,7 +353,7 @@ func (e *Env) Run(ctx context.Context, sc Scenario) (*RunResult, error) {
 	default:
 		proxy := NewProxy(backend, e.P.TargetTimeout, e.P.ALBConnsPerNode, e.P.Wall(e.P.ALBIdleTimeout))
 		if sc.Target == ALBInstance {
-			proxy = NewNodeProxy(backend, e.P.TargetTimeout, e.P.ALBConnsPerNode, e.P.Wall(e.P.ALBIdleTimeout))
+			proxy = NewNodeProxy(backend, e.P.TargetTimeout, e.P.ALBNodes*e.P.ALBConnsPerNode, e.P.Wall(e.P.ALBIdleTimeout))
 		}
 		failures = proxy.Failures
 		srv := &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second}
@@ -390,6 +410,24 @@ func (e *Env) Run(ctx context.Context, sc Scenario) (*RunResult, error) {
 	if extra := r.Errors() - len(r.Failures); extra > 0 {
 		r.Causes[CauseClient] += extra
 	}
+	late := map[string]int{}
+	for _, f := range r.Failures {
+		if f.Cause == CauseBeyondBound {
+			late[f.Target]++
+		}
+	}
+	for ip, n := range late {
+		tl, _ := e.Timelines.Get(ip)
+		rel := func(t time.Time) time.Duration {
+			if t.IsZero() {
+				return 0
+			}
+			return e.P.Model(t.Sub(tl.Deleted))
+		}
+		r.Late = append(r.Late, LatePod{Pod: tl.Pod, PreStop: tl.PreStop, Endpoint: rel(tl.EndpointTerminating), Deregistered: rel(tl.Deregistered),
+			Stopped: rel(tl.Stopped), KubeletLag: rel(tl.KubeletSaw), Errors: n})
+	}
+	slices.SortFunc(r.Late, func(a, b LatePod) int { return strings.Compare(a.Pod, b.Pod) })
 	for _, tl := range e.Timelines.Namespace(ns) {
 		if tl.Deleted.Before(load.Started) {
 			continue
@@ -401,13 +439,14 @@ func (e *Env) Run(ctx context.Context, sc Scenario) (*RunResult, error) {
 				}
 				return fmt.Sprintf("%.1f", e.P.Model(t.Sub(tl.Deleted)).Seconds())
 			}
-			e.Logf("%s %s %s: endpoint %s dereg %s stop %s sigterm %s exit %s", ns, tl.Pod, tl.IP, rel(tl.EndpointTerminating), rel(tl.Deregistered), rel(tl.Stopped), rel(tl.Sigterm), rel(tl.Exited))
+			e.Logf("%s %s %s: kubelet %s endpoint %s dereg %s stop %s sigterm %s exit %s", ns, tl.Pod, tl.IP, rel(tl.KubeletSaw),
+				rel(tl.EndpointTerminating), rel(tl.Deregistered), rel(tl.Stopped), rel(tl.Sigterm), rel(tl.Exited))
 		}
 		if !tl.Stopped.IsZero() {
 			r.Lateness = append(r.Lateness, e.P.Model(tl.Stopped.Sub(tl.Deleted)))
 		}
-		if !tl.EndpointTerminating.IsZero() {
-			r.EndpointLag = append(r.EndpointLag, e.P.Model(tl.EndpointTerminating.Sub(tl.Deleted)))
+		if !tl.KubeletSaw.IsZero() {
+			r.KubeletLag = append(r.KubeletLag, e.P.Model(tl.KubeletSaw.Sub(tl.Deleted)))
 		}
 	}
 

@@ -370,19 +370,31 @@ func (w *podWorker) resolvePort(c corev1.Container, port intstr.IntOrString) int
 func (w *podWorker) terminate(ctx context.Context, pod *corev1.Pod) {
 	k := w.k
 	grace := k.P.Wall(time.Duration(defaulted64(pod.DeletionGracePeriodSeconds, 30)) * time.Second)
-	deleted := time.Now()
+	saw := time.Now()
+	// The deletion's clock starts when it was first seen: when this process is busy, its pod informer
+	// can be behind the EndpointSlice, which kube-controller-manager marked terminating on seeing the
+	// deletion. Starting late would give the load balancer that much extra time for free; the time
+	// scale would multiply the gift.
+	deleted := saw
+	if tl, ok := k.Timelines.Get(w.ip); ok && !tl.EndpointTerminating.IsZero() && tl.EndpointTerminating.Before(saw) {
+		deleted = tl.EndpointTerminating
+	}
 	killAt := deleted.Add(grace)
 	var preStop time.Duration
 	for _, c := range w.containers {
 		preStop = max(preStop, w.preStopSleep(c.spec))
 	}
-	k.Timelines.Update(w.ip, func(tl *PodTimeline) { first(&tl.Deleted, deleted); tl.PreStop = preStop })
+	k.Timelines.Update(w.ip, func(tl *PodTimeline) {
+		first(&tl.Deleted, deleted)
+		first(&tl.KubeletSaw, saw)
+		tl.PreStop = preStop
+	})
 	var wg sync.WaitGroup
 	for _, c := range w.containers {
 		wg.Go(func() {
 			if d := k.P.Wall(w.preStopSleep(c.spec)); d > 0 {
 				select {
-				case <-time.After(min(d, time.Until(killAt))):
+				case <-time.After(min(time.Until(deleted.Add(d)), time.Until(killAt))):
 				case <-ctx.Done():
 				}
 			}

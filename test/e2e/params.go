@@ -64,7 +64,8 @@ type Params struct {
 	NLBDeregPropagation Dist
 	TargetTimeout       time.Duration // wall: no answer from a target within this -> 504
 	ALBIdleTimeout      time.Duration // keep-alive connections to targets idle this long are closed
-	ALBConnsPerNode     int           // keep-alive connections the ALB keeps to an instance target (the node)
+	ALBNodes            int           // ALB nodes (one per availability zone), each with its own connections to a target
+	ALBConnsPerNode     int           // keep-alive connections one ALB node keeps to one target
 
 	// kube-proxy (instance targets): EndpointSlice change -> the node's rules updated.
 	KubeProxyPropagation Dist
@@ -126,6 +127,7 @@ func Defaults() Params {
 			140*time.Second, 180*time.Second, 0.001, 300*time.Second),
 		TargetTimeout:   10 * time.Second,
 		ALBIdleTimeout:  60 * time.Second,
+		ALBNodes:        3,
 		ALBConnsPerNode: 8,
 
 		KubeProxyPropagation: HeavyTailed("kube-proxy programming", 1*time.Second, 0.99, 3*time.Second,

@@ -153,6 +153,10 @@ type Verdict struct {
 	Recommended                      int
 }
 
+// withinLate rounds a probability to the three digits the report prints, so that a distribution
+// fitted to exactly MaxLatePerPod at a point meets it there.
+func withinLate(p float64) float64 { return math.Round(p*1e5) / 1e5 }
+
 // MaxLatePerPod is the per-pod probability of a late load balancer a recommended default allows: one
 // pod termination in a thousand may see some errors (one rollout of seed 000 in a hundred).
 const MaxLatePerPod = 0.001
@@ -179,7 +183,7 @@ func Judge(P Params, target TargetType, def int, points []CurvePoint) Verdict {
 		from = points[len(points)-1].PreStop + 10 // errors up to the last point: above it
 	}
 	v.Recommended = (max(from, 10) + 9) / 10 * 10
-	for ModelLate(P, target, sec(v.Recommended)) > MaxLatePerPod {
+	for withinLate(ModelLate(P, target, sec(v.Recommended))) > MaxLatePerPod {
 		v.Recommended += 10
 	}
 	v.LateAtRecommended = ModelLate(P, target, sec(v.Recommended))

@@ -177,16 +177,27 @@ func TestRollouts(t *testing.T) {
 				sc.Name, r.Install.Generation, r.Install.ReplicaSets, r.Final.Generation, r.Final.ReplicaSets, sc.Rollouts)
 		}
 	}
+	// The pods a load balancer reached after their preStop, in the runs at the operator's defaults.
+	for _, sc := range main {
+		late := results[sc.Name].Late
+		for i, l := range late {
+			if i == 4 && len(late) > 5 {
+				fmt.Fprintf(&out, "LATE scenario=%s ... and %d more pods\n", sc.Name, len(late)-i)
+				break
+			}
+			fmt.Fprintln(&out, l.LateLine(sc.Name))
+		}
+	}
 	for _, t := range curveTargets {
 		var lateness, lag []time.Duration
 		for _, r := range results {
 			if r.Scenario.Target == t && r.Scenario.Operator {
 				lateness = append(lateness, r.Lateness...)
-				lag = append(lag, r.EndpointLag...)
+				lag = append(lag, r.KubeletLag...)
 			}
 		}
 		if len(lateness) > 0 {
-			fmt.Fprintf(&out, "DEREG target=%s pods=%d stop_p50_s=%.1f stop_p99_s=%.1f stop_max_s=%.1f endpoint_lag_p50_s=%.2f endpoint_lag_max_s=%.2f\n",
+			fmt.Fprintf(&out, "DEREG target=%s pods=%d stop_p50_s=%.1f stop_p99_s=%.1f stop_max_s=%.1f kubelet_lag_p50_s=%.2f kubelet_lag_max_s=%.2f\n",
 				t, len(lateness), Percentile(lateness, 50).Seconds(), Percentile(lateness, 99).Seconds(), Percentile(lateness, 100).Seconds(),
 				Percentile(lag, 50).Seconds(), Percentile(lag, 100).Seconds())
 		}
@@ -253,8 +264,8 @@ func runAll(ctx context.Context, t *testing.T, env *Env, all []Scenario, paralle
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for _, sc := range all {
+		sem <- struct{}{} // here, not in the goroutine: the runs start in the sorted order
 		wg.Go(func() {
-			sem <- struct{}{}
 			defer func() { <-sem }()
 			start := time.Now()
 			r, err := env.Run(ctx, sc)

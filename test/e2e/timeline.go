@@ -34,16 +34,21 @@ import (
 // means "not (yet)".
 type PodTimeline struct {
 	Namespace, Pod, IP string
-	Started            time.Time     // the container process started
-	Listening          time.Time     // the app accepts connections
-	Deleted            time.Time     // the kubelet saw the deletion: the preStop hook starts
-	PreStop            time.Duration // model time the pod's preStop hook sleeps (0: none)
-	Sigterm            time.Time     // the app got SIGTERM: it stops accepting and closes idle connections
-	Exited             time.Time
-	Killed             time.Time // SIGKILL at the end of the grace period
+	Started            time.Time // the container process started
+	Listening          time.Time // the app accepts connections
+	// Deleted is when the deletion was first seen, by the kubelet or (earlier, when this process is
+	// busy) as the pod's endpoint turning terminating: the preStop hook's clock starts there.
+	Deleted    time.Time
+	KubeletSaw time.Time     // when the simulated kubelet saw the deletion
+	PreStop    time.Duration // model time the pod's preStop hook sleeps (0: none)
+	Sigterm    time.Time     // the app got SIGTERM: it stops accepting and closes idle connections
+	Exited     time.Time
+	Killed     time.Time // SIGKILL at the end of the grace period
 	// EndpointTerminating is when an EndpointSlice first showed the pod's
-	// endpoint terminating (or without it): kube-controller-manager's part.
+	// endpoint terminating: kube-controller-manager's part.
 	EndpointTerminating time.Time
+	// EndpointGone is when the endpoint first left an EndpointSlice.
+	EndpointGone time.Time
 	// Deregistered is when the AWS controller's DeregisterTargets call was done (ip targets).
 	Deregistered time.Time
 	// Stopped is when the data plane sends the pod no new request (ALB) or
@@ -104,7 +109,7 @@ func first(t *time.Time, at time.Time) {
 }
 
 // WatchEndpoints records, for the pods of the namespaces owns accepts, when an
-// EndpointSlice first showed their endpoint terminating or dropped it.
+// EndpointSlice first showed their endpoint terminating, and first dropped it.
 func (t *Timelines) WatchEndpoints(ctx context.Context, c kubernetes.Interface, owns func(string) bool) error {
 	factory := informers.NewSharedInformerFactory(c, 0)
 	inf := factory.Discovery().V1().EndpointSlices().Informer()
@@ -139,7 +144,7 @@ func (t *Timelines) WatchEndpoints(ctx context.Context, c kubernetes.Interface, 
 		mu.Unlock()
 		for _, ip := range before {
 			if !slices.Contains(listed, ip) {
-				t.Update(ip, func(tl *PodTimeline) { first(&tl.EndpointTerminating, now) })
+				t.Update(ip, func(tl *PodTimeline) { first(&tl.EndpointGone, now) })
 			}
 		}
 	}
