@@ -53,19 +53,22 @@ const (
 	// GateInjectLabel makes the controller's webhook inject readiness gates into a namespace's new pods.
 	GateInjectLabel = "elbv2.k8s.aws/pod-readiness-gate-inject"
 	albAnnotation   = "alb.ingress.kubernetes.io/"
+	nlbAnnotation   = "service.beta.kubernetes.io/aws-load-balancer-"
 )
 
 // LBController simulates the AWS Load Balancer Controller for ALB Ingresses
-// with ip targets: one target group per Ingress backend Service port, targets
-// registered from the Service's EndpointSlices after a controller delay,
-// health-checked as the Ingress annotations say, the target-health pod
-// condition set from the result, and (webhook.go) readiness gates injected
-// into new pods. Instance targets are routed by KubeProxy instead.
+// and NLB Services with ip targets: one target group per backend Service port,
+// targets registered from the Service's EndpointSlices after a controller
+// delay, health-checked as the annotations say (HTTP for an ALB, TCP for an
+// NLB, with AWS's defaults), the target-health pod condition set from the
+// result, and (webhook.go) readiness gates injected into new pods. Instance
+// targets are routed by KubeProxy instead. Every delay runs compressed by
+// Params.TimeScale; health-check timeouts stay in wall time.
 type LBController struct {
-	Client kubernetes.Interface
-	Owns   func(namespace string) bool
-	P      Params
-	Clock  *DeletionClock // when each pod IP started terminating, to measure deregistration
+	Client    kubernetes.Interface
+	Owns      func(namespace string) bool
+	P         Params
+	Timelines *Timelines // told when each target is deregistered and when its data plane stops
 
 	ingresses listersnetworkingv1.IngressLister
 	services  listerscorev1.ServiceLister
@@ -81,10 +84,11 @@ type LBController struct {
 
 type simTargetGroup struct {
 	*TargetGroup
-	namespace string
-	gate      corev1.PodConditionType
-	pods      map[string]string // target addr -> pod name
-	deregs    time.Duration     // deregistration delay attribute
+	namespace   string
+	gate        corev1.PodConditionType
+	pods        map[string]string // target addr -> pod name
+	deregs      time.Duration     // deregistration delay attribute (model time)
+	propagation Dist              // DeregisterTargets -> the data plane stops
 }
 
 // Errors returns what went wrong inside the simulation.
@@ -157,7 +161,7 @@ func (c *LBController) changed(obj any) {
 		return // the scheduled reconcile will see this change too
 	}
 	c.pending[ns] = true
-	time.AfterFunc(c.P.ControllerDelay.Draw(), func() {
+	time.AfterFunc(c.P.Wall(c.P.ControllerDelay.Draw()), func() {
 		c.mu.Lock()
 		delete(c.pending, ns)
 		c.mu.Unlock()
@@ -167,32 +171,59 @@ func (c *LBController) changed(obj any) {
 	})
 }
 
-// albBackend is one Service port an ALB Ingress sends traffic to.
-type albBackend struct {
-	ingress *networkingv1.Ingress
+// lbBackend is one Service port a load balancer sends traffic to: an ALB
+// Ingress backend, or a port of an NLB Service.
+type lbBackend struct {
+	nlb     bool
+	ingress *networkingv1.Ingress // ALB only
 	service *corev1.Service
 	port    corev1.ServicePort
 }
 
-// annotation reads an alb.ingress.kubernetes.io/ annotation, the Service's winning over the Ingress's.
-func (b albBackend) annotation(key string) string {
+// annotation reads a load balancer annotation: for an ALB the Service's
+// alb.ingress.kubernetes.io/ one wins over the Ingress's; for an NLB the Service's own.
+func (b lbBackend) annotation(key string) string {
+	if b.nlb {
+		return b.service.Annotations[nlbAnnotation+key]
+	}
 	if v, ok := b.service.Annotations[albAnnotation+key]; ok {
 		return v
 	}
 	return b.ingress.Annotations[albAnnotation+key]
 }
 
-func (b albBackend) targetType() string {
+func (b lbBackend) targetType() string {
+	if b.nlb {
+		if t := b.annotation("nlb-target-type"); t != "" {
+			return t
+		}
+		if b.annotation("type") == "nlb-ip" {
+			return "ip"
+		}
+		return "instance"
+	}
 	if t := b.annotation("target-type"); t != "" {
 		return t
 	}
 	return "instance"
 }
 
-// backends lists the ALB Ingress backends of a namespace.
-func (c *LBController) backends(ns string) []albBackend {
+// isNLB says whether the controller makes an NLB for svc.
+func isNLB(svc *corev1.Service) bool {
+	if svc.Spec.Type != corev1.ServiceTypeLoadBalancer {
+		return false
+	}
+	if c := svc.Spec.LoadBalancerClass; c != nil && *c != "" {
+		return *c == "service.k8s.aws/nlb"
+	}
+	t := svc.Annotations[nlbAnnotation+"type"]
+	return t == "external" || t == "nlb-ip"
+}
+
+// backends lists the load balancer backends of a namespace: ALB Ingress backends, then NLB Service ports.
+func (c *LBController) backends(ns string) []lbBackend {
 	ings, _ := c.ingresses.Ingresses(ns).List(labels.Everything())
-	var out []albBackend
+	var out []lbBackend
 	for _, ing := range ings {
 		class := ing.Annotations["kubernetes.io/ingress.class"]
 		if ing.Spec.IngressClassName != nil {
@@ -222,9 +253,18 @@ func (c *LBController) backends(ns string) []albBackend {
 			}
 			for _, sp := range svc.Spec.Ports {
 				if (ref.Port.Name != "" && sp.Name == ref.Port.Name) || (ref.Port.Number != 0 && sp.Port == ref.Port.Number) {
-					out = append(out, albBackend{ingress: ing, service: svc, port: sp})
+					out = append(out, lbBackend{ingress: ing, service: svc, port: sp})
 				}
 			}
+		}
+	}
+	svcs, _ := c.services.Services(ns).List(labels.Everything())
+	for _, svc := range svcs {
+		if !isNLB(svc) {
+			continue
+		}
+		for _, sp := range svc.Spec.Ports {
+			out = append(out, lbBackend{nlb: true, service: svc, port: sp})
 		}
 	}
 	return out
@@ -244,33 +284,43 @@ func trunc(s string, n int) string {
 	return s
 }
 
-func (c *LBController) healthCheck(b albBackend) (HealthCheck, error) {
-	hc := HealthCheck{Path: "/", Interval: 15 * time.Second, Timeout: 5 * time.Second, HealthyThreshold: 2, UnhealthyThreshold: 2,
+// healthCheck reads the target group's health check: the annotations over AWS's defaults, ALB HTTP / 15 s
+// 5 s 2 2 success 200, NLB (ip targets) TCP 10 s 10 s 3 3.
+func (c *LBController) healthCheck(b lbBackend) (HealthCheck, error) {
+	hc := HealthCheck{Protocol: "HTTP", Path: "/", Interval: 15 * time.Second, Timeout: 5 * time.Second, HealthyThreshold: 2, UnhealthyThreshold: 2,
 		SuccessCodes: func(code int) bool { return code == 200 }}
-	num := func(key string, set func(int)) error {
-		if v := b.annotation(key); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				return fmt.Errorf("annotation %s%s=%q: %w", albAnnotation, key, v, err)
-			}
-			set(n)
+	keys := map[string]string{"interval": "healthcheck-interval-seconds", "timeout": "healthcheck-timeout-seconds",
+		"healthy": "healthy-threshold-count", "unhealthy": "unhealthy-threshold-count", "codes": "success-codes"}
+	if b.nlb {
+		hc = HealthCheck{Protocol: "TCP", Interval: 10 * time.Second, Timeout: 10 * time.Second, HealthyThreshold: 3, UnhealthyThreshold: 3,
+			SuccessCodes: func(code int) bool { return code >= 200 && code < 400 }}
+		keys = map[string]string{"interval": "healthcheck-interval", "timeout": "healthcheck-timeout",
+			"healthy": "healthcheck-healthy-threshold", "unhealthy": "healthcheck-unhealthy-threshold", "codes": "healthcheck-success-codes"}
+	}
+	if p := b.annotation("healthcheck-protocol"); p != "" {
+		hc.Protocol = strings.ToUpper(p)
+		if hc.Path == "" {
+			hc.Path = "/"
 		}
-		return nil
 	}
 	if p := b.annotation("healthcheck-path"); p != "" {
 		hc.Path = p
 	}
 	for key, set := range map[string]func(int){
-		"healthcheck-interval-seconds": func(n int) { hc.Interval = time.Duration(n) * time.Second },
-		"healthcheck-timeout-seconds":  func(n int) { hc.Timeout = time.Duration(n) * time.Second },
-		"healthy-threshold-count":      func(n int) { hc.HealthyThreshold = n },
-		"unhealthy-threshold-count":    func(n int) { hc.UnhealthyThreshold = n },
+		keys["interval"]:  func(n int) { hc.Interval = time.Duration(n) * time.Second },
+		keys["timeout"]:   func(n int) { hc.Timeout = time.Duration(n) * time.Second },
+		keys["healthy"]:   func(n int) { hc.HealthyThreshold = n },
+		keys["unhealthy"]: func(n int) { hc.UnhealthyThreshold = n },
 	} {
-		if err := num(key, set); err != nil {
-			return hc, err
+		if v := b.annotation(key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return hc, fmt.Errorf("annotation %s=%q: %w", key, v, err)
+			}
+			set(n)
 		}
 	}
-	if codes := b.annotation("success-codes"); codes != "" {
+	if codes := b.annotation(keys["codes"]); codes != "" {
 		hc.SuccessCodes = func(code int) bool { return containsCode(strings.Split(codes, ","), strconv.Itoa(code)) }
 	}
 	return hc, nil
@@ -286,7 +336,7 @@ func containsCode(list []string, s string) bool {
 }
 
 // deregistrationDelay reads deregistration_delay.timeout_seconds (default 300 s).
-func deregistrationDelay(b albBackend) time.Duration {
+func deregistrationDelay(b lbBackend) time.Duration {
 	for _, kv := range strings.Split(b.annotation("target-group-attributes"), ",") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(kv), "deregistration_delay.timeout_seconds="); ok {
 			if n, err := strconv.Atoi(v); err == nil {
@@ -314,7 +364,11 @@ func (c *LBController) reconcile(ns string) {
 				continue
 			}
 			g = &simTargetGroup{TargetGroup: NewTargetGroup(key, hc), namespace: ns,
-				gate: gateName(ns, b.service.Name, b.port.Port), pods: map[string]string{}, deregs: deregistrationDelay(b)}
+				gate: gateName(ns, b.service.Name, b.port.Port), pods: map[string]string{}, deregs: deregistrationDelay(b),
+				propagation: c.P.ALBDeregPropagation}
+			if b.nlb {
+				g.propagation = c.P.NLBDeregPropagation
+			}
 			c.groups[key] = g
 		}
 		c.mu.Unlock()
@@ -360,12 +414,13 @@ func (c *LBController) reconcile(ns string) {
 			if _, ok := desired[addr]; ok {
 				continue
 			}
-			stop := g.Deregister(addr, c.P.DeregPropagation.Draw())
+			now := time.Now()
+			stop := g.Deregister(addr, c.P.Wall(g.propagation.Draw()))
 			if ip, _, err := net.SplitHostPort(addr); err == nil && !stop.IsZero() {
-				c.Clock.Stopped(ns, ip, stop)
+				c.Timelines.Update(ip, func(tl *PodTimeline) { first(&tl.Deregistered, now); first(&tl.Stopped, stop) })
 			}
 		}
-		g.Forget(g.deregs)
+		g.Forget(c.P.Wall(g.deregs))
 	}
 }
 
@@ -390,9 +445,9 @@ func hasGate(pod *corev1.Pod, gate corev1.PodConditionType) bool {
 	return false
 }
 
-// healthChecks runs the ALB's health checks of one target until it is deregistered.
+// healthChecks runs the load balancer's health checks of one target until it is deregistered.
 func (c *LBController) healthChecks(ctx context.Context, g *simTargetGroup, addr string) {
-	first := c.P.RegistrationDelay + jitter(c.P.HealthCheckJitter)
+	first := c.P.Wall(c.P.RegistrationDelay + jitter(c.P.HealthCheckJitter))
 	timer := time.NewTimer(first)
 	defer timer.Stop()
 	for {
@@ -401,19 +456,28 @@ func (c *LBController) healthChecks(ctx context.Context, g *simTargetGroup, addr
 			return
 		case <-timer.C:
 		}
-		ok := httpCheck(ctx, "http://"+Loopback(addr)+g.HC.Path, g.HC.Timeout, g.HC.SuccessCodes)
+		var ok bool
+		if g.HC.Protocol == "TCP" {
+			conn, err := net.DialTimeout("tcp", Loopback(addr), g.HC.Timeout)
+			ok = err == nil
+			if conn != nil {
+				_ = conn.Close()
+			}
+		} else {
+			ok = httpCheck(ctx, "http://"+Loopback(addr)+g.HC.Path, g.HC.Timeout, g.HC.SuccessCodes)
+		}
 		if ctx.Err() != nil {
 			return
 		}
 		g.RecordHealth(addr, ok)
-		timer.Reset(g.HC.Interval)
+		timer.Reset(c.P.Wall(g.HC.Interval))
 	}
 }
 
 // targetHealthLoop sets each registered pod's target-health condition from its target's health, as the
 // controller does after reading DescribeTargetHealth.
 func (c *LBController) targetHealthLoop(ctx context.Context) {
-	tick := time.NewTicker(c.P.TargetHealthPoll)
+	tick := time.NewTicker(c.P.Wall(c.P.TargetHealthPoll))
 	defer tick.Stop()
 	for {
 		select {
@@ -465,51 +529,17 @@ func (c *LBController) setTargetHealth(ctx context.Context, pod *corev1.Pod, gat
 }
 
 // gatesFor lists the readiness gates the webhook injects into a new pod: one per ip target group whose
-// Service selects the pod.
+// Service selects the pod. Like the controller's webhook, which looks up TargetGroupBindings, it knows
+// only the target groups it has already made: a pod created before is admitted without a gate.
 func (c *LBController) gatesFor(ns string, podLabels map[string]string) []corev1.PodConditionType {
 	var out []corev1.PodConditionType
 	for _, b := range c.backends(ns) {
 		sel := b.service.Spec.Selector
-		if b.targetType() != "ip" || len(sel) == 0 || !labels.SelectorFromSet(sel).Matches(labels.Set(podLabels)) {
+		if b.targetType() != "ip" || len(sel) == 0 || !labels.SelectorFromSet(sel).Matches(labels.Set(podLabels)) ||
+			c.TargetGroup(ns, b.service.Name, b.port.Port) == nil {
 			continue
 		}
 		out = append(out, gateName(ns, b.service.Name, b.port.Port))
 	}
 	return out
-}
-
-// DeletionClock measures, per pod IP, the time from the kubelet seeing the pod's deletion to the load
-// balancer no longer sending it new requests: the time a preStop sleep has to cover.
-type DeletionClock struct {
-	mu       sync.Mutex
-	deleting map[string]time.Time       // ip -> deletion seen by the kubelet
-	samples  map[string][]time.Duration // namespace -> deregistration times
-}
-
-// NewDeletionClock makes an empty clock.
-func NewDeletionClock() *DeletionClock {
-	return &DeletionClock{deleting: map[string]time.Time{}, samples: map[string][]time.Duration{}}
-}
-
-// Deleting records when the kubelet saw the pod with this IP being deleted.
-func (d *DeletionClock) Deleting(ip string, at time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.deleting[ip] = at
-}
-
-// Stopped records when the load balancer stops sending new requests to ip.
-func (d *DeletionClock) Stopped(ns, ip string, at time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if from, ok := d.deleting[ip]; ok {
-		d.samples[ns] = append(d.samples[ns], at.Sub(from))
-	}
-}
-
-// Samples returns the measured deregistration times of a namespace.
-func (d *DeletionClock) Samples(ns string) []time.Duration {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]time.Duration(nil), d.samples[ns]...)
 }

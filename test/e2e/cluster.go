@@ -74,7 +74,8 @@ func StartControlPlane(repoRoot, dir string, webhook *admissionregistrationv1.Mu
 		return nil, err
 	}
 	adminCfg := user.Config()
-	adminCfg.QPS, adminCfg.Burst = 200, 400 // the simulated kubelet and controller write pod status often
+	adminCfg.QPS, adminCfg.Burst = 200, 400     // the simulated kubelet and controller write pod status often
+	adminCfg.WarningHandler = rest.NoWarnings{} // the operator's webhook warns of every field it sets: the report says it
 	cp.Client, err = kubernetes.NewForConfig(adminCfg)
 	if err != nil {
 		cp.Stop()

@@ -45,8 +45,9 @@ type Container struct {
 	err     error
 }
 
-// Start makes the server listen after startup and serve until Terminate or Kill.
-func (c *Container) Start(startup time.Duration) {
+// Start makes the server listen after startup (wall time) and serve until
+// Terminate or Kill; listening, when not nil, is told when it listens.
+func (c *Container) Start(startup time.Duration, listening func(time.Time)) {
 	c.started = make(chan struct{})
 	go func() {
 		defer close(c.started)
@@ -65,6 +66,9 @@ func (c *Container) Start(startup time.Duration) {
 		}
 		c.srv = &http.Server{Handler: http.HandlerFunc(c.serve), ReadHeaderTimeout: 10 * time.Second}
 		go func() { _ = c.srv.Serve(ln) }()
+		if listening != nil {
+			listening(time.Now())
+		}
 	}()
 }
 

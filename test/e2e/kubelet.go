@@ -47,12 +47,15 @@ const NodeIP = "127.0.0.1"
 // readiness probes for real, reports Ready only when the containers are ready
 // and every readiness gate condition is True, and on deletion runs the preStop
 // hook, SIGTERM, SIGKILL at the end of the grace period, then removes the pod.
+// Every duration of the pod spec (probe periods and delays, the preStop sleep,
+// the grace period) runs compressed by Params.TimeScale; probe timeouts stay
+// in wall time (they only fire when this machine stalls).
 type Kubelet struct {
-	Client kubernetes.Interface
-	Node   string
-	Owns   func(namespace string) bool // pods of other namespaces are left alone
-	P      Params
-	Clock  *DeletionClock // told when each pod starts terminating
+	Client    kubernetes.Interface
+	Node      string
+	Owns      func(namespace string) bool // pods of other namespaces are left alone
+	P         Params
+	Timelines *Timelines // every pod's start, deletion, SIGTERM and exit
 
 	mu      sync.Mutex
 	workers map[types.UID]*podWorker
@@ -138,6 +141,7 @@ func (k *Kubelet) observe(ctx context.Context, pod *corev1.Pod) {
 		}
 		k.nextIP++
 		w = &podWorker{k: k, ip: podIP(k.nextIP), updates: make(chan *corev1.Pod, 1), done: make(chan struct{})}
+		k.Timelines.Update(w.ip, func(tl *PodTimeline) { tl.Namespace, tl.Pod = pod.Namespace, pod.Name })
 		k.workers[pod.UID] = w
 		wctx, cancel := context.WithCancel(ctx)
 		w.cancel = cancel
@@ -241,7 +245,7 @@ func (w *podWorker) run(ctx context.Context, pod *corev1.Pod) {
 	w.patch(ctx, pod, corev1.PodPending)
 
 	// Image pull and container start; deletion meanwhile ends it early.
-	pull := time.NewTimer(k.P.ImagePullAndStart.Draw())
+	pull := time.NewTimer(k.P.Wall(k.P.ImagePullAndStart.Draw()))
 	defer pull.Stop()
 	for waiting := true; waiting; {
 		select {
@@ -258,10 +262,13 @@ func (w *podWorker) run(ctx context.Context, pod *corev1.Pod) {
 		}
 	}
 	now := time.Now()
+	k.Timelines.Update(w.ip, func(tl *PodTimeline) { first(&tl.Started, now) })
 	for _, c := range w.containers {
 		c.started = now
 		if c.server != nil {
-			c.server.Start(k.P.AppStartup)
+			c.server.Start(k.P.Wall(k.P.AppStartup.Draw()), func(at time.Time) {
+				k.Timelines.Update(w.ip, func(tl *PodTimeline) { first(&tl.Listening, at) })
+			})
 		}
 		c.ready = c.spec.ReadinessProbe == nil // no probe: ready once started, listening or not
 	}
@@ -293,8 +300,8 @@ func (w *podWorker) run(ctx context.Context, pod *corev1.Pod) {
 					continue
 				}
 				p := c.spec.ReadinessProbe
-				nextProbe[c] = at.Add(seconds(p.PeriodSeconds, 10))
-				if now.Sub(c.started) < seconds(p.InitialDelaySeconds, 0) {
+				nextProbe[c] = at.Add(k.P.Wall(seconds(p.PeriodSeconds, 10)))
+				if now.Sub(c.started) < k.P.Wall(seconds(p.InitialDelaySeconds, 0)) {
 					continue
 				}
 				w.probe(ctx, c)
@@ -361,34 +368,55 @@ func (w *podWorker) resolvePort(c corev1.Container, port intstr.IntOrString) int
 
 // terminate: preStop, SIGTERM, SIGKILL when the grace period ends, remove the pod.
 func (w *podWorker) terminate(ctx context.Context, pod *corev1.Pod) {
-	grace := time.Duration(defaulted64(pod.DeletionGracePeriodSeconds, 30)) * time.Second
-	killAt := time.Now().Add(grace)
-	w.k.Clock.Deleting(w.ip, time.Now())
+	k := w.k
+	grace := k.P.Wall(time.Duration(defaulted64(pod.DeletionGracePeriodSeconds, 30)) * time.Second)
+	saw := time.Now()
+	// The deletion's clock starts when it was first seen: when this process is busy, its pod informer
+	// can be behind the EndpointSlice, which kube-controller-manager marked terminating on seeing the
+	// deletion. Starting late would give the load balancer that much extra time for free; the time
+	// scale would multiply the gift.
+	deleted := saw
+	if tl, ok := k.Timelines.Get(w.ip); ok && !tl.EndpointTerminating.IsZero() && tl.EndpointTerminating.Before(saw) {
+		deleted = tl.EndpointTerminating
+	}
+	killAt := deleted.Add(grace)
+	var preStop time.Duration
+	for _, c := range w.containers {
+		preStop = max(preStop, w.preStopSleep(c.spec))
+	}
+	k.Timelines.Update(w.ip, func(tl *PodTimeline) {
+		first(&tl.Deleted, deleted)
+		first(&tl.KubeletSaw, saw)
+		tl.PreStop = preStop
+	})
 	var wg sync.WaitGroup
 	for _, c := range w.containers {
 		wg.Go(func() {
-			if d := w.preStopSleep(c.spec); d > 0 {
+			if d := k.P.Wall(w.preStopSleep(c.spec)); d > 0 {
 				select {
-				case <-time.After(min(d, time.Until(killAt))):
+				case <-time.After(min(time.Until(deleted.Add(d)), time.Until(killAt))):
 				case <-ctx.Done():
 				}
 			}
 			if c.server == nil {
 				return
 			}
+			k.Timelines.Update(w.ip, func(tl *PodTimeline) { first(&tl.Sigterm, time.Now()) })
 			// The kubelet gives at least 2 s after a preStop hook that used up the grace period.
 			deadline := killAt
-			if time.Until(deadline) < 2*time.Second {
-				deadline = time.Now().Add(2 * time.Second)
+			if time.Until(deadline) < k.P.Wall(2*time.Second) {
+				deadline = time.Now().Add(k.P.Wall(2 * time.Second))
 			}
 			tctx, cancel := context.WithDeadline(ctx, deadline)
 			defer cancel()
 			if err := c.server.Terminate(tctx); err != nil {
+				k.Timelines.Update(w.ip, func(tl *PodTimeline) { first(&tl.Killed, time.Now()) })
 				c.server.Kill()
 			}
 		})
 	}
 	wg.Wait()
+	k.Timelines.Update(w.ip, func(tl *PodTimeline) { first(&tl.Exited, time.Now()) })
 	for _, c := range w.containers {
 		c.ready = false
 	}

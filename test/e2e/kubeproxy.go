@@ -34,15 +34,18 @@ import (
 )
 
 // KubeProxy simulates kube-proxy on the node for instance targets: the ALB's
-// target is the node (always healthy), and the node forwards to the ready
-// endpoints of the Service as its rules last programmed them. Each
-// EndpointSlice change reaches the rules after a propagation delay; a later
-// state that is programmed first wins (the rules are rewritten whole).
+// target is the node (always healthy), and the node forwards each new
+// connection to one of the ready endpoints of the Service as its rules last
+// programmed them (DNAT); conntrack keeps an established connection on the
+// pod it was sent to whatever the rules say later (the ALB proxy dials
+// through Pick, once per connection). Each EndpointSlice change reaches the
+// rules after a propagation delay; a later state that is programmed first
+// wins (the rules are rewritten whole).
 type KubeProxy struct {
-	Client kubernetes.Interface
-	Owns   func(namespace string) bool
-	P      Params
-	Clock  *DeletionClock
+	Client    kubernetes.Interface
+	Owns      func(namespace string) bool
+	P         Params
+	Timelines *Timelines // told when a pod's endpoint leaves the rules
 
 	slices listersdiscoveryv1.EndpointSliceLister
 	mu     sync.Mutex
@@ -51,14 +54,18 @@ type KubeProxy struct {
 
 // ServiceTable is the programmed endpoint list of one Service port: a Backend for the Proxy.
 type ServiceTable struct {
-	mu        sync.Mutex
+	mu sync.Mutex
+	// carries: a load balancer sends this Service's traffic through the node (instance targets); only
+	// then is a pod leaving the rules the moment traffic to it stops.
+	carries   bool
 	seq       int // of the newest snapshot taken
 	applied   int // of the snapshot in the rules
 	endpoints []string
 	rr        int
 }
 
-// Pick round-robins over the programmed endpoints (kube-proxy picks at random; the spread is the same).
+// Pick chooses the endpoint of a new connection, round robin over the programmed endpoints (kube-proxy
+// picks at random; the spread is the same).
 func (t *ServiceTable) Pick() (string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -76,8 +83,17 @@ func (t *ServiceTable) Endpoints() []string {
 	return slices.Clone(t.endpoints)
 }
 
-// Table returns the rules of a Service (created empty on first use).
+// Table returns the rules of a Service a load balancer sends its traffic through (instance targets).
 func (k *KubeProxy) Table(namespace, service string) *ServiceTable {
+	t := k.table(namespace, service)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.carries = true
+	return t
+}
+
+// table returns the rules of a Service, created empty on first use.
+func (k *KubeProxy) table(namespace, service string) *ServiceTable {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	key := namespace + "/" + service
@@ -131,12 +147,12 @@ func (k *KubeProxy) snapshot(ctx context.Context, ns, svc string) {
 		}
 	}
 	slices.Sort(eps)
-	t := k.Table(ns, svc)
+	t := k.table(ns, svc)
 	t.mu.Lock()
 	t.seq++
 	seq := t.seq
 	t.mu.Unlock()
-	time.AfterFunc(k.P.KubeProxyPropagation.Draw(), func() {
+	time.AfterFunc(k.P.Wall(k.P.KubeProxyPropagation.Draw()), func() {
 		if ctx.Err() != nil {
 			return
 		}
@@ -147,9 +163,9 @@ func (k *KubeProxy) snapshot(ctx context.Context, ns, svc string) {
 		}
 		now := time.Now()
 		for _, old := range t.endpoints {
-			if !slices.Contains(eps, old) {
+			if t.carries && !slices.Contains(eps, old) {
 				if ip, _, err := net.SplitHostPort(old); err == nil {
-					k.Clock.Stopped(ns, ip, now)
+					k.Timelines.Update(ip, func(tl *PodTimeline) { first(&tl.Stopped, now) })
 				}
 			}
 		}

@@ -32,12 +32,16 @@ type Answer struct {
 
 // Load sends a steady rate of GETs to URL over Connections keep-alive client
 // connections until Stop, MaxDuration or MaxRequests, recording every answer.
+// With NewConnections every request opens a connection of its own (a client
+// that does not reuse connections, as the seed's curl: through an NLB each
+// request is then a new flow the NLB routes).
 type Load struct {
-	URL         string
-	Rate        float64
-	Connections int
-	MaxDuration time.Duration
-	MaxRequests int
+	URL            string
+	Rate           float64
+	Connections    int
+	NewConnections bool
+	MaxDuration    time.Duration
+	MaxRequests    int
 
 	mu      sync.Mutex
 	answers []Answer
@@ -55,7 +59,8 @@ func (l *Load) Start(ctx context.Context) {
 	budget := l.MaxRequests / l.Connections
 	for i := range l.Connections {
 		// One transport per client connection, one connection each, reused for every request.
-		client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil, MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1}}
+		client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil, MaxConnsPerHost: 1, MaxIdleConnsPerHost: 1,
+			DisableKeepAlives: l.NewConnections}}
 		l.done.Go(func() {
 			defer client.CloseIdleConnections()
 			// Stagger the connections so the requests are spread evenly over time.

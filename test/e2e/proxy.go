@@ -22,49 +22,134 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 )
 
-// Backend picks the target of a new request; false when there is none.
+// Backend picks the target of a new request (ALB, ip targets) or of a new
+// connection (NLB, kube-proxy); false when there is none.
 type Backend interface {
 	Pick() (addr string, ok bool)
 }
 
-// Proxy is the load balancer's data plane on loopback: each request goes to
-// the target Backend picks, over keep-alive connections to the targets, and
-// failures map to what an ALB answers: 503 with no target, 502 when the target
-// refuses or resets the connection (or closes it without answering), 504 when
-// it does not answer within Timeout. Like an ALB, it never retries a request.
+// Proxy is an ALB's data plane on loopback. Failures map to what an ALB
+// answers: 503 with no target, 502 when the target refuses or resets the
+// connection (or closes it without answering), 504 when it does not answer
+// within Timeout. Like an ALB, it never retries a request. Every failure is
+// recorded in Failures with its target, for Attribute.
+//
+// With ip targets (NewProxy) each request goes to the target Backend picks,
+// over keep-alive connections to that target. With instance targets
+// (NewNodeProxy) the target is the node: the ALB keeps a few keep-alive
+// connections to it and spreads requests over them, and each connection was
+// sent by kube-proxy to one pod when it was opened (DNAT) and stays on that
+// pod (conntrack) until the pod closes it, whatever the rules say by then.
 type Proxy struct {
-	Backend   Backend
-	Timeout   time.Duration
-	transport *http.Transport
+	Backend  Backend
+	Timeout  time.Duration
+	Failures *FailureLog
+
+	node       bool
+	transports []*http.Transport
+	next       atomic.Uint64
 }
 
-// NewProxy makes a proxy keeping up to idlePerTarget keep-alive connections per target.
-func NewProxy(b Backend, timeout time.Duration, idlePerTarget int) *Proxy {
+// NewProxy is the data plane for ip targets, keeping up to idlePerTarget
+// keep-alive connections per target, each closed after idleTimeout unused.
+func NewProxy(b Backend, timeout time.Duration, idlePerTarget int, idleTimeout time.Duration) *Proxy {
+	t := targetTransport(timeout, idleTimeout, func(_ context.Context, addr string) (string, error) { return addr, nil })
+	t.MaxIdleConnsPerHost = idlePerTarget
+	return &Proxy{Backend: b, Timeout: timeout, Failures: &FailureLog{}, transports: []*http.Transport{t}}
+}
+
+// NewNodeProxy is the data plane for instance targets: conns keep-alive
+// connections to the node, each dialled to the endpoint endpoints.Pick
+// returns when it is opened.
+func NewNodeProxy(endpoints Backend, timeout time.Duration, conns int, idleTimeout time.Duration) *Proxy {
+	p := &Proxy{Backend: endpoints, Timeout: timeout, Failures: &FailureLog{}, node: true}
+	dnat := func(context.Context, string) (string, error) {
+		addr, ok := endpoints.Pick()
+		if !ok {
+			return "", errNoEndpoint
+		}
+		return addr, nil
+	}
+	for range conns {
+		t := targetTransport(timeout, idleTimeout, dnat)
+		t.MaxConnsPerHost, t.MaxIdleConnsPerHost = 1, 1
+		p.transports = append(p.transports, t)
+	}
+	return p
+}
+
+// errNoEndpoint is kube-proxy's REJECT rule for a Service without endpoints.
+var errNoEndpoint = errors.New("no endpoint programmed for the service")
+
+// trackedConn is a connection to a pod, with when it was opened.
+type trackedConn struct {
+	net.Conn
+	pod    string // the pod's IP as the API knows it
+	opened time.Time
+}
+
+// dialError is a failed connection to a pod.
+type dialError struct {
+	pod string
+	err error
+}
+
+func (e *dialError) Error() string { return "dial " + e.pod + ": " + e.err.Error() }
+func (e *dialError) Unwrap() error { return e.err }
+
+// targetTransport dials the address route returns for the request's address.
+func targetTransport(timeout, idleTimeout time.Duration, route func(context.Context, string) (string, error)) *http.Transport {
 	dialer := &net.Dialer{Timeout: timeout}
-	return &Proxy{Backend: b, Timeout: timeout, transport: &http.Transport{
+	return &http.Transport{
 		Proxy: nil, // targets are on loopback: never through an HTTP proxy from the environment
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return dialer.DialContext(ctx, network, Loopback(addr))
+			target, err := route(ctx, addr)
+			if err != nil {
+				return nil, err
+			}
+			pod, _, _ := net.SplitHostPort(target)
+			conn, err := dialer.DialContext(ctx, network, Loopback(target))
+			if err != nil {
+				return nil, &dialError{pod: pod, err: err}
+			}
+			return &trackedConn{Conn: conn, pod: pod, opened: time.Now()}, nil
 		},
-		MaxIdleConnsPerHost: idlePerTarget,
-		IdleConnTimeout:     60 * time.Second, // the ALB's default idle timeout
-	}}
+		IdleConnTimeout: idleTimeout,
+	}
 }
 
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	addr, ok := p.Backend.Pick()
-	if !ok {
-		http.Error(w, "503 Service Temporarily Unavailable", http.StatusServiceUnavailable)
-		return
+	picked := time.Now()
+	transport := p.transports[0]
+	host := net.JoinHostPort(NodeIP, "30080") // instance targets: the node's port; only the dial's DNAT matters
+	if p.node {
+		transport = p.transports[p.next.Add(1)%uint64(len(p.transports))]
+	} else {
+		addr, ok := p.Backend.Pick()
+		if !ok {
+			p.Failures.Add(Failure{Picked: picked, Failed: picked, Kind: FailNoTarget})
+			http.Error(w, "503 Service Temporarily Unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		host = addr
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), p.Timeout)
+	var conn *trackedConn
+	var reused bool
+	ctx := httptrace.WithClientTrace(r.Context(), &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		conn, _ = info.Conn.(*trackedConn)
+		reused = info.Reused
+	}})
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
-	out, err := http.NewRequestWithContext(ctx, r.Method, "http://"+addr+r.URL.RequestURI(), nil)
+	out, err := http.NewRequestWithContext(ctx, r.Method, "http://"+host+r.URL.RequestURI(), nil)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
@@ -73,12 +158,32 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// resend a GET whose keep-alive connection the target closed, and the ALB does not.
 	out.Body = io.NopCloser(strings.NewReader(""))
 	out.Header = r.Header.Clone()
-	resp, err := p.transport.RoundTrip(out)
+	resp, err := transport.RoundTrip(out)
+	if err != nil && r.Context().Err() != nil {
+		return // the client went away (the load stopped): no answer, no failure
+	}
 	if err != nil {
-		code := http.StatusBadGateway
-		if isTimeout(err) {
-			code = http.StatusGatewayTimeout
+		f := Failure{Picked: picked, Failed: time.Now(), Kind: FailClosed, Reused: reused}
+		if !p.node {
+			f.Target, _, _ = net.SplitHostPort(host)
 		}
+		if conn != nil {
+			f.Target, f.ConnOpened = conn.pod, conn.opened
+		}
+		var de *dialError
+		if errors.As(err, &de) {
+			f.Target = de.pod
+		}
+		code := http.StatusBadGateway
+		switch {
+		case errors.Is(err, errNoEndpoint):
+			f.Kind = FailNoTarget
+		case isTimeout(err):
+			f.Kind, code = FailTimeout, http.StatusGatewayTimeout
+		case errors.Is(err, syscall.ECONNREFUSED):
+			f.Kind = FailRefused
+		}
+		p.Failures.Add(f)
 		http.Error(w, http.StatusText(code), code)
 		return
 	}
@@ -91,7 +196,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Close drops the idle connections to the targets.
-func (p *Proxy) Close() { p.transport.CloseIdleConnections() }
+func (p *Proxy) Close() {
+	for _, t := range p.transports {
+		t.CloseIdleConnections()
+	}
+}
 
 func isTimeout(err error) bool {
 	var ne net.Error

@@ -31,10 +31,11 @@ type RolloutResult struct {
 	Operator bool
 	Index    int
 	Requests int
-	Errors   map[int]int // non-2xx answers by status code (0: no answer)
-	Rollout  time.Duration
+	Errors   map[int]int   // non-2xx answers by status code (0: no answer at all)
+	Causes   map[Cause]int // the load balancer's failures in this window by cause
+	Rollout  time.Duration // model time
 	PreStop  time.Duration
-	DeregP99 time.Duration // p99 of the run's deletion-to-cutoff times
+	DeregP99 time.Duration // p99 of the run's deletion -> load balancer stop times (model)
 }
 
 // ErrorCount is the number of non-2xx answers.
@@ -73,28 +74,20 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 	return s[min(max(rank, 0), len(s)-1)]
 }
 
-// WriteTable prints the results and, last, the machine-readable E2E line.
-func WriteTable(w io.Writer, results []RolloutResult, scenarios int) {
-	fmt.Fprintf(w, "%-12s %-8s %-7s %8s %-24s %9s %8s %14s %15s\n",
-		"SCENARIO", "OPERATOR", "ROLLOUT", "REQUESTS", "ERRORS (BY CODE)", "ROLLOUT_S", "PRESTOP_S", "DEREG_P99_S", "DRAIN_OVERHEAD")
-	var offErr, onErr, onReq int
+// WriteTable prints one line per rollout: requests, non-2xx by status code and by cause.
+func WriteTable(w io.Writer, results []RolloutResult) {
+	fmt.Fprintf(w, "%-16s %-8s %-7s %8s %-20s %9s %9s %11s  %s\n",
+		"SCENARIO", "OPERATOR", "ROLLOUT", "REQUESTS", "NON-2XX (BY CODE)", "ROLLOUT_S", "PRESTOP_S", "DEREG_P99_S", "CAUSES")
 	for _, r := range results {
-		op := "off"
-		if r.Operator {
-			op = "on"
-			onErr += r.ErrorCount()
-			onReq += r.Requests
-		} else {
-			offErr += r.ErrorCount()
-		}
-		overhead := "-"
-		if r.DeregP99 > 0 {
-			overhead = fmt.Sprintf("%.2f", r.PreStop.Seconds()/r.DeregP99.Seconds())
-		}
-		fmt.Fprintf(w, "%-12s %-8s %-7d %8d %-24s %9.1f %8.0f %14.1f %15s\n",
-			r.Scenario, op, r.Index, r.Requests, FormatErrors(r.Errors), r.Rollout.Seconds(), r.PreStop.Seconds(), r.DeregP99.Seconds(), overhead)
+		fmt.Fprintf(w, "%-16s %-8s %-7d %8d %-20s %9.0f %9.0f %11.1f  %s\n",
+			r.Scenario, onOff(r.Operator), r.Index, r.Requests, FormatErrors(r.Errors), r.Rollout.Seconds(), r.PreStop.Seconds(),
+			r.DeregP99.Seconds(), CauseSummary(r.Causes))
 	}
-	fmt.Fprintf(w, "E2E scenarios=%d off_errors=%d on_errors=%d on_requests=%d\n", scenarios, offErr, onErr, onReq)
+}
+
+// E2ELine is the machine-readable last line of make e2e.
+func E2ELine(scenarios, offErrors, onErrors, onRequests int) string {
+	return fmt.Sprintf("E2E scenarios=%d off_errors=%d on_errors=%d on_requests=%d", scenarios, offErrors, onErrors, onRequests)
 }
 
 // FormatErrors prints errors as "total (502:n 503:m)".
@@ -118,4 +111,124 @@ func FormatErrors(errs map[int]int) string {
 		parts = append(parts, fmt.Sprintf("%s:%d", name, errs[c]))
 	}
 	return fmt.Sprintf("%d (%s)", total, strings.Join(parts, " "))
+}
+
+// CurvePoint is one rollout of the drain curve: seed 000 with the operator, its preStop set by annotation.
+type CurvePoint struct {
+	Target   TargetType
+	PreStop  int // seconds
+	Requests int
+	Errors   int
+	Causes   map[Cause]int
+	Lateness []time.Duration // per pod: deletion -> the load balancer's stop (model)
+}
+
+// Rate is the share of non-2xx answers.
+func (p CurvePoint) Rate() float64 {
+	if p.Requests == 0 {
+		return 0
+	}
+	return float64(p.Errors) / float64(p.Requests)
+}
+
+// CurveLine is the machine-readable line of one point.
+func (p CurvePoint) CurveLine() string {
+	return fmt.Sprintf("CURVE target=%s prestop_s=%d requests=%d errors=%d", p.Target, p.PreStop, p.Requests, p.Errors)
+}
+
+// Verdict is what the curve and the fitted model say about one target type's default.
+type Verdict struct {
+	Target  TargetType
+	Default int // the operator's default preStop, seconds
+	// ZeroFrom is the lowest measured preStop from which every measured point has no error (-1: none).
+	ZeroFrom int
+	// ErrorsBelow: some point below the default has errors (the model can fail).
+	ErrorsBelow bool
+	// AtDefault is the errors measured at the default (-1: not measured).
+	AtDefault int
+	// LateAtDefault is the fitted model's probability that the load balancer still sends a pod new
+	// requests after the default preStop; Recommended is the lowest multiple of 10 s from the curve's
+	// zero on where that probability is at most MaxLatePerPod.
+	LateAtDefault, LateAtRecommended float64
+	Recommended                      int
+}
+
+// withinLate rounds a probability to the three digits the report prints, so that a distribution
+// fitted to exactly MaxLatePerPod at a point meets it there.
+func withinLate(p float64) float64 { return math.Round(p*1e5) / 1e5 }
+
+// MaxLatePerPod is the per-pod probability of a late load balancer a recommended default allows: one
+// pod termination in a thousand may see some errors (one rollout of seed 000 in a hundred).
+const MaxLatePerPod = 0.001
+
+// Judge reads the curve of one target type against its default.
+func Judge(P Params, target TargetType, def int, points []CurvePoint) Verdict {
+	v := Verdict{Target: target, Default: def, ZeroFrom: -1, AtDefault: -1, LateAtDefault: ModelLate(P, target, sec(def))}
+	slices.SortFunc(points, func(a, b CurvePoint) int { return a.PreStop - b.PreStop })
+	for _, p := range points {
+		if p.PreStop < def && p.Errors > 0 {
+			v.ErrorsBelow = true
+		}
+		if p.PreStop == def {
+			v.AtDefault = p.Errors
+		}
+		if p.Errors > 0 {
+			v.ZeroFrom = -1
+		} else if v.ZeroFrom < 0 {
+			v.ZeroFrom = p.PreStop
+		}
+	}
+	from := v.ZeroFrom
+	if from < 0 && len(points) > 0 {
+		from = points[len(points)-1].PreStop + 10 // errors up to the last point: above it
+	}
+	v.Recommended = (max(from, 10) + 9) / 10 * 10
+	for withinLate(ModelLate(P, target, sec(v.Recommended))) > MaxLatePerPod {
+		v.Recommended += 10
+	}
+	v.LateAtRecommended = ModelLate(P, target, sec(v.Recommended))
+	return v
+}
+
+// DefaultLine is the machine-readable verdict.
+func (v Verdict) DefaultLine() string {
+	zero := "none"
+	if v.ZeroFrom >= 0 {
+		zero = fmt.Sprint(v.ZeroFrom)
+	}
+	return fmt.Sprintf("DEFAULT target=%s default_s=%d errors_at_default=%d curve_zero_from_s=%s default_margin_s=%s model_late_at_default=%.3f%% recommended_s=%d recommended_margin_s=%s model_late_at_recommended=%.3f%%",
+		v.Target, v.Default, v.AtDefault, zero, marginOver(v, v.Default), 100*v.LateAtDefault, v.Recommended, marginOver(v, v.Recommended), 100*v.LateAtRecommended)
+}
+
+// marginOver is how far preStop sits above the point where the curve reaches zero.
+func marginOver(v Verdict, preStop int) string {
+	if v.ZeroFrom < 0 {
+		return "none"
+	}
+	return fmt.Sprint(preStop - v.ZeroFrom)
+}
+
+func sec(s int) time.Duration { return time.Duration(s) * time.Second }
+
+// ModelLate is the fitted model's probability that the load balancer still sends a pod new requests
+// (connections) more than preStop after its deletion: for ip targets the controller's delay plus the
+// load balancer's propagation, for instance targets kube-proxy's. Kubernetes' own EndpointSlice
+// update is not in it: it is real in the e2e, and measured (EndpointLag).
+func ModelLate(P Params, target TargetType, preStop time.Duration) float64 {
+	if target == ALBInstance {
+		return P.KubeProxyPropagation.Exceed(preStop)
+	}
+	prop := P.ALBDeregPropagation
+	if target == NLBIP {
+		prop = P.NLBDeregPropagation
+	}
+	// P(C + X > x) with C uniform: the mean of P(X > x - c) over c.
+	c := P.ControllerDelay
+	const steps = 200
+	sum := 0.0
+	for i := range steps {
+		ci := c.Min + time.Duration((float64(i)+0.5)/steps*float64(c.Max-c.Min))
+		sum += prop.Exceed(preStop - ci)
+	}
+	return sum / steps
 }

@@ -20,82 +20,107 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/dynamic"
-	"sigs.k8s.io/yaml"
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 )
 
-const (
-	seedFile       = "config/samples/seed000-nginx-demo.yaml"
-	deploymentName = "demo-nginx-deployment"
-	serviceName    = "service-demo-nginx"
-	containerName  = "demo-nginx"
-)
-
-// scenario is one way of putting seed 000 behind an ALB.
-type scenario struct {
-	Name       string
-	TargetType string // ip or instance
+// curvePreStops are the drain curve's points per target type (seconds). 1 s stands for "no sleep":
+// the operator's smallest prestop-seconds. The operator's default is added when missing.
+var curvePreStops = map[TargetType][]int{
+	ALBIP:       {1, 10, 20, 30, 40, 60, 90},
+	ALBInstance: {1, 5, 10, 20, 30, 40, 60, 90},
+	NLBIP:       {1, 10, 20, 30, 40, 60, 90, 120, 150, 180},
 }
 
-// runResult is one scenario with the operator off or on: its rollouts and all the traffic.
-type runResult struct {
-	sc       scenario
-	operator bool
-	rollouts []RolloutResult
-	panel    ChartPanel
+// operatorDefaults are the operator's default preStop per target type (internal/plan).
+var operatorDefaults = map[TargetType]int{
+	ALBIP:       int(plan.DefaultALBIPPreStopSeconds),
+	ALBInstance: int(plan.DefaultInstancePreStopSeconds),
+	NLBIP:       int(plan.DefaultNLBIPPreStopSeconds),
 }
 
-// TestRollouts changes seed 000's image under steady load through the simulated ALB, without the operator
-// and with it, on a real kube-apiserver and kube-controller-manager. make e2e runs it (GRACEFULDRAIN_E2E=1).
+var curveTargets = []TargetType{ALBIP, ALBInstance, NLBIP}
+
+// scenarios is what make e2e runs: seed 000 per target type without and with the operator (the
+// "with" one applied into an enforced namespace, its load balancer first), a Helm-like upgrade,
+// and the drain curve. E2E_SHORT=1 (CI) keeps ALB ip off and on, the Helm upgrade, and two curve
+// points: one far below the default (errors expected) and the default (none expected).
+func scenarios(short bool) (main []Scenario, curve []Scenario) {
+	rollouts, targets := 3, curveTargets
+	if short {
+		rollouts, targets = 1, []TargetType{ALBIP}
+	}
+	for _, t := range targets {
+		for _, op := range []bool{false, true} {
+			main = append(main, Scenario{Name: fmt.Sprintf("seed000-%s-%s", t, onOff(op)), Target: t, Operator: op, Rollouts: rollouts})
+		}
+	}
+	main = append(main, Scenario{Name: "helm-upgrade-alb-ip", Target: ALBIP, Operator: true, Rollouts: 1, Helm: true})
+	for _, t := range curveTargets {
+		points := curvePreStops[t]
+		if !slices.Contains(points, operatorDefaults[t]) {
+			points = append(slices.Clone(points), operatorDefaults[t])
+		}
+		if short {
+			if t != ALBIP {
+				continue
+			}
+			points = []int{1, operatorDefaults[t]}
+		}
+		for _, s := range points {
+			curve = append(curve, Scenario{Name: fmt.Sprintf("curve-%s-%d", t, s), Target: t, Operator: true, PreStop: s, Rollouts: 1})
+		}
+	}
+	return main, curve
+}
+
+// TestRollouts changes seed 000's image under steady load through the simulated load balancers,
+// without the operator and with it, on a real kube-apiserver and kube-controller-manager, and draws
+// the drain curve. make e2e runs it (GRACEFULDRAIN_E2E=1).
 func TestRollouts(t *testing.T) {
 	if os.Getenv("GRACEFULDRAIN_E2E") != "1" {
 		t.Skip("rollout e2e: run with make e2e (GRACEFULDRAIN_E2E=1)")
 	}
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
-		t.Fatal("KUBEBUILDER_ASSETS must hold etcd, kube-apiserver and kube-controller-manager (hack/k8s-binaries.sh all)")
+		t.Fatal("KUBEBUILDER_ASSETS must hold etcd, kube-apiserver, kube-controller-manager and kubectl (hack/k8s-binaries.sh all)")
 	}
 	short := os.Getenv("E2E_SHORT") == "1"
-	scenarios := []scenario{{Name: "seed000-ip", TargetType: "ip"}, {Name: "seed000-inst", TargetType: "instance"}}
-	rollouts := 3
-	if short {
-		scenarios, rollouts = scenarios[:1], 1
+	P := Defaults()
+	if v := os.Getenv("E2E_TIME_SCALE"); v != "" {
+		s, err := strconv.ParseFloat(v, 64)
+		if err != nil || s < 1 {
+			t.Fatalf("E2E_TIME_SCALE=%q: want a number >= 1", v)
+		}
+		P.TimeScale = s
+	}
+	parallel := 3
+	if v := os.Getenv("E2E_PARALLEL"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("E2E_PARALLEL=%q: want a number >= 1", v)
+		}
+		parallel = n
 	}
 	repoRoot, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
 	}
-	manager := filepath.Join(repoRoot, "bin", "manager")
-	if _, err := os.Stat(manager); err != nil {
-		t.Fatalf("the operator binary is missing (make build): %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Minute)
 	defer cancel()
-	P := Defaults()
-	owns := func(ns string) bool { return strings.HasPrefix(ns, "e2e-") }
-	clock := NewDeletionClock()
-
 	dir := t.TempDir()
-	cp, err := StartControlPlane(repoRoot, dir, PodWebhookConfiguration())
+	env, err := StartEnv(ctx, repoRoot, dir, P, t.Logf)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cp.Stop()
+	defer env.Stop()
 	defer func() {
 		if t.Failed() {
 			for _, name := range []string{"kube-controller-manager", "manager"} {
@@ -105,95 +130,107 @@ func TestRollouts(t *testing.T) {
 			}
 		}
 	}()
-	lbc := &LBController{Client: cp.Client, Owns: owns, P: P, Clock: clock}
-	if err := lbc.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	wh := cp.Env.WebhookInstallOptions
-	if err := lbc.ServeWebhook(ctx, net.JoinHostPort(wh.LocalServingHost, fmt.Sprint(wh.LocalServingPort)), wh.LocalServingCertDir); err != nil {
-		t.Fatal(err)
-	}
-	kubelet := &Kubelet{Client: cp.Client, Node: "sim-node", Owns: owns, P: P, Clock: clock}
-	if err := kubelet.CreateNode(ctx); err != nil {
-		t.Fatal(err)
-	}
-	go kubelet.Run(ctx)
-	kubeProxy := &KubeProxy{Client: cp.Client, Owns: owns, P: P, Clock: clock}
-	if err := kubeProxy.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	// The operator as it ships, its own process, default timings.
-	if err := cp.Spawn("manager", manager, "--kubeconfig", cp.Kubeconfig, "--metrics-bind-address=0", "--health-probe-bind-address=0", "--webhook-port=0"); err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(cp.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &harness{t: t, cp: cp, dyn: dyn, lbc: lbc, kubeProxy: kubeProxy, clock: clock, P: P, repoRoot: repoRoot}
+	t.Logf("time scale %g: every model duration runs %gx faster; %s; %s; %s", P.TimeScale, P.TimeScale,
+		P.ALBDeregPropagation, P.NLBDeregPropagation, P.KubeProxyPropagation)
 
-	// Every run has its own namespace, proxy and load: they run side by side.
-	var mu sync.Mutex
-	var results []*runResult
-	t.Run("runs", func(t *testing.T) {
-		for _, sc := range scenarios {
-			for _, operator := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%s/operator-%s", sc.Name, onOff(operator)), func(t *testing.T) {
-					// The short (CI) version runs off and on one after the other, to halve the
-					// control plane's load on 2 cores: once, side by side, the "on" run saw 144
-					// 502s while kube-controller-manager kept retrying EndpointSlice syncs (its
-					// retries back off exponentially), see docs/e2e.md. The full run keeps them
-					// side by side.
-					if !short {
-						t.Parallel()
-					}
-					r := h.run(ctx, t, sc, operator, rollouts)
-					mu.Lock()
-					results = append(results, r)
-					mu.Unlock()
-				})
-			}
-		}
-	})
-	if errs := append(kubelet.Errors(), lbc.Errors()...); len(errs) > 0 {
+	main, curve := scenarios(short)
+	results := runAll(ctx, t, env, append(slices.Clone(main), curve...), parallel)
+	if errs := env.SimulationErrors(); len(errs) > 0 {
 		t.Errorf("the simulation itself went wrong:\n%s", strings.Join(errs, "\n"))
 	}
-	if t.Failed() {
+	if t.Failed() && len(results) < len(main)+len(curve) {
 		return
 	}
 
-	// Report in a fixed order, then check the promise.
-	var table []RolloutResult
-	var rows [][]ChartPanel
-	for _, sc := range scenarios {
-		var row []ChartPanel
-		offErrors := 0
-		for _, operator := range []bool{false, true} {
-			for _, r := range results {
-				if r.sc != sc || r.operator != operator {
-					continue
-				}
-				table = append(table, r.rollouts...)
-				row = append(row, r.panel)
-				for _, ro := range r.rollouts {
-					if operator && ro.ErrorCount() > 0 {
-						t.Errorf("%s with the operator, rollout %d: %d non-2xx answers %s, want none", sc.Name, ro.Index, ro.ErrorCount(), FormatErrors(ro.Errors))
-					}
-					if !operator {
-						offErrors += ro.ErrorCount()
-					}
-				}
-			}
-		}
-		if offErrors == 0 {
-			t.Errorf("%s without the operator: no errors at all; the simulation does not reproduce seed 000's 502s, so it proves nothing", sc.Name)
-		}
-		rows = append(rows, row)
+	// Check every run, then report in a fixed order.
+	for _, r := range results {
+		check(t, r)
 	}
 	var out bytes.Buffer
-	WriteTable(&out, table, len(scenarios))
-	fmt.Print(out.String())
-	if path := os.Getenv("E2E_REPORT"); path != "" {
+	var table []RolloutResult
+	var rows [][]ChartPanel
+	offErrors, onErrors, onRequests := 0, 0, 0
+	for _, sc := range main {
+		r := results[sc.Name]
+		table = append(table, r.Rollouts...)
+		for _, ro := range r.Rollouts {
+			if sc.Operator {
+				onErrors += ro.ErrorCount()
+				onRequests += ro.Requests
+			} else {
+				offErrors += ro.ErrorCount()
+			}
+		}
+		if !sc.Helm {
+			if !sc.Operator {
+				rows = append(rows, nil)
+			}
+			rows[len(rows)-1] = append(rows[len(rows)-1], r.Panel)
+		}
+	}
+	WriteTable(&out, table)
+	fmt.Fprintln(&out)
+	for _, sc := range main {
+		r := results[sc.Name]
+		if sc.Operator {
+			fmt.Fprintf(&out, "REVISIONS scenario=%s install_generation=%d install_replicasets=%d final_generation=%d final_replicasets=%d image_changes=%d\n",
+				sc.Name, r.Install.Generation, r.Install.ReplicaSets, r.Final.Generation, r.Final.ReplicaSets, sc.Rollouts)
+		}
+	}
+	// The pods a load balancer reached after their preStop, in the runs at the operator's defaults.
+	for _, sc := range main {
+		late := results[sc.Name].Late
+		for i, l := range late {
+			if i == 4 && len(late) > 5 {
+				fmt.Fprintf(&out, "LATE scenario=%s ... and %d more pods\n", sc.Name, len(late)-i)
+				break
+			}
+			fmt.Fprintln(&out, l.LateLine(sc.Name))
+		}
+	}
+	for _, t := range curveTargets {
+		var lateness, lag []time.Duration
+		for _, r := range results {
+			if r.Scenario.Target == t && r.Scenario.Operator {
+				lateness = append(lateness, r.Lateness...)
+				lag = append(lag, r.KubeletLag...)
+			}
+		}
+		if len(lateness) > 0 {
+			fmt.Fprintf(&out, "DEREG target=%s pods=%d stop_p50_s=%.1f stop_p99_s=%.1f stop_max_s=%.1f kubelet_lag_p50_s=%.2f kubelet_lag_max_s=%.2f\n",
+				t, len(lateness), Percentile(lateness, 50).Seconds(), Percentile(lateness, 99).Seconds(), Percentile(lateness, 100).Seconds(),
+				Percentile(lag, 50).Seconds(), Percentile(lag, 100).Seconds())
+		}
+	}
+	fmt.Fprintln(&out)
+	var points []CurvePoint
+	var verdicts []Verdict
+	for _, target := range curveTargets {
+		var tp []CurvePoint
+		for _, sc := range curve {
+			if sc.Target != target {
+				continue
+			}
+			r := results[sc.Name]
+			p := CurvePoint{Target: target, PreStop: sc.PreStop, Requests: len(r.Answers), Errors: r.Errors(), Causes: r.Causes, Lateness: r.Lateness}
+			fmt.Fprintf(&out, "%-58s causes %s\n", p.CurveLine(), CauseSummary(p.Causes))
+			tp = append(tp, p)
+		}
+		if len(tp) == 0 {
+			continue
+		}
+		v := Judge(P, target, operatorDefaults[target], tp)
+		fmt.Fprintln(&out, v.DefaultLine())
+		if !v.ErrorsBelow {
+			t.Errorf("%s: no curve point below the default %d s has an error: the model cannot fail, so it proves nothing", target, v.Default)
+		}
+		points, verdicts = append(points, tp...), append(verdicts, v)
+	}
+	fmt.Fprintln(&out)
+	fmt.Fprintln(&out, E2ELine(len(main), offErrors, onErrors, onRequests))
+	if path := os.Getenv("E2E_REPORT"); path == "" {
+		fmt.Print(out.String()) // else hack/e2e.sh prints the report after go test's output
+	} else {
 		if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
 			t.Error(err)
 		}
@@ -206,318 +243,72 @@ func TestRollouts(t *testing.T) {
 			t.Error(err)
 		}
 	}
-}
-
-type harness struct {
-	t         *testing.T
-	cp        *ControlPlane
-	dyn       dynamic.Interface
-	lbc       *LBController
-	kubeProxy *KubeProxy
-	clock     *DeletionClock
-	P         Params
-	repoRoot  string
-}
-
-func onOff(b bool) string {
-	if b {
-		return "on"
-	}
-	return "off"
-}
-
-// run sets up seed 000 in its own namespace, waits for a steady state, then changes the image n times
-// under load and measures every answer.
-func (h *harness) run(ctx context.Context, t *testing.T, sc scenario, operator bool, n int) *runResult {
-	c := h.cp.Client
-	ns := fmt.Sprintf("e2e-%s-%s", sc.Name, onOff(operator))
-	h.applySeed(ctx, t, ns, sc, operator)
-
-	// Steady state first: the operator's own rollout (when on) done, every pod a healthy target.
-	if operator {
-		h.waitGracefulDrainReady(ctx, t, ns)
-	}
-	h.waitRolledOut(ctx, t, ns, 0)
-	backend, settled := h.backend(ctx, t, ns, sc)
-
-	srv := &http.Server{Handler: NewProxy(backend, h.P.TargetTimeout, h.P.ProxyIdlePerHost), ReadHeaderTimeout: 10 * time.Second}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-
-	samplesBefore := len(h.clock.Samples(ns))
-	load := &Load{URL: "http://" + ln.Addr().String() + "/", Rate: h.P.Rate, Connections: h.P.Connections,
-		MaxDuration: 20 * time.Minute, MaxRequests: int(h.P.Rate * 20 * 60)}
-	load.Start(ctx)
-	defer load.Stop()
-	waitLoad(t, load, h.P.LeadIn)
-
-	var changes []time.Time
-	var durations []time.Duration
-	for i := 1; i <= n; i++ {
-		changes = append(changes, time.Now())
-		gen := h.setImage(ctx, t, ns, fmt.Sprintf("nginx:1.27.%d", i))
-		h.waitRolledOut(ctx, t, ns, gen)
-		durations = append(durations, time.Since(changes[i-1]))
-		t.Logf("%s: rollout %d done in %.1fs", ns, i, durations[i-1].Seconds())
-	}
-	// The old pods finish terminating (preStop, SIGTERM) and the load balancer settles.
-	if err := WaitFor(ctx, ns+": old pods gone and load balancer settled", 5*time.Minute, 200*time.Millisecond, func() (bool, error) {
-		pods, err := c.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return false, err
+	if path := os.Getenv("E2E_CURVE_SVG"); path != "" {
+		var svg bytes.Buffer
+		if err := WriteCurveChart(&svg, points, verdicts); err != nil {
+			t.Error(err)
+		} else if err := os.WriteFile(path, svg.Bytes(), 0o644); err != nil {
+			t.Error(err)
 		}
-		return len(pods.Items) == 10 && settled(), nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	waitLoad(t, load, h.P.Tail)
-	end := time.Now()
-	answers := load.Stop()
-
-	// The load really was at least 50 requests/s over the whole run.
-	if got := float64(len(answers)) / end.Sub(load.Started).Seconds(); got < 50 {
-		t.Errorf("%s: load was %.1f requests/s, want at least 50", ns, got)
-	}
-	h.checkPods(ctx, t, ns, sc, operator, fmt.Sprintf("nginx:1.27.%d", n))
-
-	dep, err := c.AppsV1().Deployments(ns).Get(ctx, deploymentName, metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var preStop time.Duration
-	for _, ctr := range dep.Spec.Template.Spec.Containers {
-		preStop = max(preStop, PreStopSleep(ctr))
-	}
-	p99 := Percentile(h.clock.Samples(ns)[samplesBefore:], 99)
-	r := &runResult{sc: sc, operator: operator, panel: ChartPanel{
-		Title: fmt.Sprintf("%s, operator %s", sc.Name, onOff(operator)), Start: load.Started, Answers: answers, Changes: changes}}
-	for i := range n {
-		from, to := changes[i], end
-		if i == 0 {
-			from = load.Started
-		}
-		if i+1 < n {
-			to = changes[i+1]
-		}
-		reqs, errs := Tally(answers, from, to)
-		r.rollouts = append(r.rollouts, RolloutResult{Scenario: sc.Name, Operator: operator, Index: i + 1, Requests: reqs, Errors: errs,
-			Rollout: durations[i], PreStop: preStop, DeregP99: p99})
-	}
-	return r
-}
-
-// applySeed creates seed 000 as written in namespace ns; for instance targets the Ingress says so and the
-// Service is a NodePort (what instance targets need).
-func (h *harness) applySeed(ctx context.Context, t *testing.T, ns string, sc scenario, operator bool) {
-	c := h.cp.Client
-	data, err := os.ReadFile(filepath.Join(h.repoRoot, seedFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var dep appsv1.Deployment
-	var svc corev1.Service
-	var ing networkingv1.Ingress
-	for _, doc := range strings.Split(string(data), "\n---") {
-		var meta metav1.TypeMeta
-		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
-			t.Fatal(err)
-		}
-		var into any
-		switch meta.Kind {
-		case "Deployment":
-			into = &dep
-		case "Service":
-			into = &svc
-		case "Ingress":
-			into = &ing
-		default:
-			continue // the Namespace: each run makes its own
-		}
-		if err := yaml.UnmarshalStrict([]byte(doc), into); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if dep.Name != deploymentName || svc.Name != serviceName || ing.Annotations["alb.ingress.kubernetes.io/target-type"] != "ip" {
-		t.Fatalf("%s is not seed 000 as this test knows it", seedFile)
-	}
-	dep.Namespace, svc.Namespace, ing.Namespace = ns, ns, ns
-	if sc.TargetType == "instance" {
-		ing.Annotations["alb.ingress.kubernetes.io/target-type"] = "instance"
-		svc.Spec.Type = corev1.ServiceTypeNodePort
-	}
-	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
-	if operator {
-		nsObj.Labels = map[string]string{"gracefuldrain.io/mode": "enforce"}
-	}
-	if _, err := c.CoreV1().Namespaces().Create(ctx, nsObj, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CoreV1().Services(ns).Create(ctx, &svc, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.NetworkingV1().Ingresses(ns).Create(ctx, &ing, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.AppsV1().Deployments(ns).Create(ctx, &dep, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
 	}
 }
 
-var gdResource = schema.GroupVersionResource{Group: "gracefuldrain.io", Version: "v1alpha1", Resource: "gracefuldrains"}
-
-func (h *harness) waitGracefulDrainReady(ctx context.Context, t *testing.T, ns string) {
-	err := WaitFor(ctx, ns+": GracefulDrain Ready", 6*time.Minute, 500*time.Millisecond, func() (bool, error) {
-		gd, err := h.dyn.Resource(gdResource).Namespace(ns).Get(ctx, deploymentName, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		conds, _, _ := unstructured.NestedSlice(gd.Object, "status", "conditions")
-		for _, c := range conds {
-			m, _ := c.(map[string]any)
-			if m["type"] == "Ready" {
-				if m["status"] == "True" {
-					return true, nil
-				}
-				return false, fmt.Errorf("Ready=%v %v: %v", m["status"], m["reason"], m["message"])
-			}
-		}
-		return false, fmt.Errorf("no Ready condition yet")
+// runAll runs the scenarios, at most parallel at a time, the longest (highest preStop, most
+// rollouts) first.
+func runAll(ctx context.Context, t *testing.T, env *Env, all []Scenario, parallel int) map[string]*RunResult {
+	slices.SortStableFunc(all, func(a, b Scenario) int {
+		return (b.PreStop + 60*b.Rollouts) - (a.PreStop + 60*a.Rollouts)
 	})
-	if err != nil {
-		t.Fatal(err)
+	results := map[string]*RunResult{}
+	var mu sync.Mutex
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for _, sc := range all {
+		sem <- struct{}{} // here, not in the goroutine: the runs start in the sorted order
+		wg.Go(func() {
+			defer func() { <-sem }()
+			start := time.Now()
+			r, err := env.Run(ctx, sc)
+			if err != nil {
+				t.Errorf("%s: %v", sc.Name, err)
+				return
+			}
+			t.Logf("%s: %d requests, %d non-2xx %s, in %s", sc.Name, len(r.Answers), r.Errors(), CauseSummary(r.Causes), time.Since(start).Round(time.Second))
+			mu.Lock()
+			results[sc.Name] = r
+			mu.Unlock()
+		})
 	}
+	wg.Wait()
+	return results
 }
 
-// waitRolledOut waits as kubectl rollout status does, and for the old pods to be out of the counts.
-func (h *harness) waitRolledOut(ctx context.Context, t *testing.T, ns string, gen int64) {
-	err := WaitFor(ctx, ns+": rollout complete", 8*time.Minute, 200*time.Millisecond, func() (bool, error) {
-		d, err := h.cp.Client.AppsV1().Deployments(ns).Get(ctx, deploymentName, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		want := *d.Spec.Replicas
-		s := d.Status
-		done := s.ObservedGeneration >= max(gen, d.Generation) && s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want
-		if !done {
-			return false, fmt.Errorf("updated %d, replicas %d, available %d of %d", s.UpdatedReplicas, s.Replicas, s.AvailableReplicas, want)
-		}
-		return true, nil
-	})
-	if err != nil {
-		t.Fatal(err)
+// check fails the test for what a run found wrong: its own checks, failures the drain plan should
+// have prevented (with the operator), no failure at all (without it: the simulation would not
+// reproduce seed 000's 502s), or a load below 50 requests/s.
+func check(t *testing.T, r *RunResult) {
+	t.Helper()
+	name := r.Scenario.Name
+	for _, p := range r.Problems {
+		t.Errorf("%s: %s", name, p)
 	}
-}
-
-// setImage changes the container image as `kubectl set image` does; it returns the new generation.
-func (h *harness) setImage(ctx context.Context, t *testing.T, ns, image string) int64 {
-	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":%q,"image":%q}]}}}}`, containerName, image)
-	d, err := h.cp.Client.AppsV1().Deployments(ns).Patch(ctx, deploymentName, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
-	if err != nil {
-		t.Fatal(err)
+	if r.Rate < 50 {
+		t.Errorf("%s: load was %.1f requests/s, want at least 50", name, r.Rate)
 	}
-	return d.Generation
-}
-
-// backend returns what the load balancer routes with and a test of "no change still propagating",
-// once every current pod is a healthy target (ip) or programmed endpoint (instance).
-func (h *harness) backend(ctx context.Context, t *testing.T, ns string, sc scenario) (Backend, func() bool) {
-	podAddrs := func() (map[string]bool, error) {
-		pods, err := h.cp.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			return nil, err
+	if !r.Scenario.Operator {
+		if r.Errors() == 0 {
+			t.Errorf("%s: no errors at all without the operator; the simulation does not reproduce seed 000's 502s, so it proves nothing", name)
 		}
-		out := map[string]bool{}
-		for _, p := range pods.Items {
-			if p.DeletionTimestamp == nil && p.Status.PodIP != "" {
-				out[net.JoinHostPort(p.Status.PodIP, "80")] = true
+		return
+	}
+	if n := r.Preventable(); n > 0 {
+		var lines []string
+		for _, f := range r.Failures {
+			if f.Cause.Preventable() && len(lines) < 10 {
+				lines = append(lines, fmt.Sprintf("  %s to %s (%s) at %s", f.Cause, f.Target, f.Kind, f.Picked.Format("15:04:05.000")))
 			}
 		}
-		return out, nil
-	}
-	if sc.TargetType == "instance" {
-		table := h.kubeProxy.Table(ns, serviceName)
-		settled := func() bool {
-			want, err := podAddrs()
-			return err == nil && sameSet(table.Endpoints(), want)
-		}
-		if err := WaitFor(ctx, ns+": kube-proxy programmed every pod", 2*time.Minute, 200*time.Millisecond, func() (bool, error) { return settled(), nil }); err != nil {
-			t.Fatal(err)
-		}
-		return table, settled
-	}
-	var tg *TargetGroup
-	settled := func() bool {
-		if tg == nil {
-			tg = h.lbc.TargetGroup(ns, serviceName, 80)
-		}
-		if tg == nil || !tg.Settled() {
-			return false
-		}
-		want, err := podAddrs()
-		if err != nil || !sameSet(tg.Registered(), want) {
-			return false
-		}
-		for a := range want {
-			if tg.State(a) != TargetHealthy {
-				return false
-			}
-		}
-		return true
-	}
-	if err := WaitFor(ctx, ns+": every pod a healthy target", 3*time.Minute, 200*time.Millisecond, func() (bool, error) { return settled(), nil }); err != nil {
-		t.Fatal(err)
-	}
-	return tg, settled
-}
-
-func sameSet(list []string, set map[string]bool) bool {
-	if len(list) != len(set) {
-		return false
-	}
-	for _, a := range list {
-		if !set[a] {
-			return false
-		}
-	}
-	return true
-}
-
-// checkPods: every pod runs the last image; with the operator they carry its preStop sleep and (ip) the
-// readiness gate; without it, neither.
-func (h *harness) checkPods(ctx context.Context, t *testing.T, ns string, sc scenario, operator bool, image string) {
-	pods, err := h.cp.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range pods.Items {
-		gated := false
-		for _, g := range p.Spec.ReadinessGates {
-			gated = gated || strings.HasPrefix(string(g.ConditionType), ReadinessGatePrefix)
-		}
-		ctr := p.Spec.Containers[0]
-		switch {
-		case ctr.Image != image:
-			t.Errorf("%s: pod %s runs %s, want %s", ns, p.Name, ctr.Image, image)
-		case operator && PreStopSleep(ctr) == 0:
-			t.Errorf("%s: pod %s has no preStop sleep although the operator manages it", ns, p.Name)
-		case !operator && PreStopSleep(ctr) != 0:
-			t.Errorf("%s: pod %s has a preStop sleep without the operator", ns, p.Name)
-		case gated != (operator && sc.TargetType == "ip"):
-			t.Errorf("%s: pod %s readiness gate %v, want %v", ns, p.Name, gated, operator && sc.TargetType == "ip")
-		}
-	}
-}
-
-// waitLoad lets the load run for d: a measurement window, not a stand-in for a condition.
-func waitLoad(t *testing.T, l *Load, d time.Duration) {
-	start := len(l.Answers())
-	time.Sleep(d)
-	if len(l.Answers()) == start {
-		t.Fatalf("no answers at all in %v: the load or the proxy is stuck", d)
+		t.Errorf("%s: %d non-2xx answers the drain plan should have prevented, %s:\n%s", name, n, CauseSummary(r.Causes), strings.Join(lines, "\n"))
 	}
 }
 

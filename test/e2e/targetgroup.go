@@ -35,6 +35,7 @@ const (
 
 // HealthCheck is a target group's health check (from the Ingress annotations).
 type HealthCheck struct {
+	Protocol           string // HTTP or TCP
 	Path               string
 	Interval           time.Duration
 	Timeout            time.Duration

@@ -99,39 +99,6 @@ func TestTargetGroupKeepsRoutingDuringPropagation(t *testing.T) {
 	}
 }
 
-func TestDistDrawsStayInBounds(t *testing.T) {
-	d := LogNormal(10*time.Second, 25*time.Second, 30*time.Second)
-	var draws []time.Duration
-	for range 5000 {
-		v := d.Draw()
-		if v < 0 || v > 30*time.Second {
-			t.Fatalf("draw %v out of [0, 30s]", v)
-		}
-		draws = append(draws, v)
-	}
-	if med := Percentile(draws, 50); med < 9*time.Second || med > 11*time.Second {
-		t.Errorf("median %v, want about 10s", med)
-	}
-	if p99 := Percentile(draws, 99); p99 < 21*time.Second || p99 > 29*time.Second {
-		t.Errorf("p99 %v, want about 25s", p99)
-	}
-}
-
-func TestTableEndsWithTheE2ELine(t *testing.T) {
-	var b bytes.Buffer
-	WriteTable(&b, []RolloutResult{
-		{Scenario: "s", Index: 1, Requests: 100, Errors: map[int]int{502: 3, 503: 1}, Rollout: time.Second},
-		{Scenario: "s", Operator: true, Index: 1, Requests: 200, Errors: map[int]int{}, PreStop: 40 * time.Second, DeregP99: 20 * time.Second},
-	}, 1)
-	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if last := lines[len(lines)-1]; last != "E2E scenarios=1 off_errors=4 on_errors=0 on_requests=200" {
-		t.Errorf("last line %q", last)
-	}
-	if !strings.Contains(b.String(), "4 (502:3 503:1)") || !strings.Contains(b.String(), "2.00") {
-		t.Errorf("table misses errors by code or drain overhead:\n%s", b.String())
-	}
-}
-
 func TestChartIsSVGWithBothRuns(t *testing.T) {
 	start := time.Unix(100, 0)
 	var b bytes.Buffer
