@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # make bench: gracefuldrain at N Deployments (default 1000; N=5000 works) on a
-# real etcd + kube-apiserver, against its write floor and memory floor, in one
-# run (test/bench). Prints a table and, last, a BENCH line.
+# real etcd + kube-apiserver, against its write floor and memory floor, and its
+# admission webhook answering AdmissionReviews over TLS, in one run
+# (test/bench). Prints tables, a BENCH and a WEBHOOK line, and the targets;
+# exits non-zero when a target is missed (docs/benchmarks.md).
 #   N=5000 make bench
 #   PODS=0 make bench                       # running pods per Deployment (default 2, its replicas)
 #   QPS=100 BURST=200 make bench            # operator --kube-api-qps/--kube-api-burst (and the floor's)
 #   CONCURRENCY=8 STEADY=3m make bench      # --max-concurrent-reconciles, steady-state window
 #   MANAGER_ARGS="--zap-log-level=error" make bench
-#   MANAGER_ENV="GOGC=50" make bench        # environment of the operator process only
+#   MANAGER_ENV="GOGC=100" make bench       # environment of the operator process (the bare manager gets its GC settings)
+#   REVIEWS=2000 WARMUP=200 SENDERS=2 make bench  # admission reviews measured, sent before, concurrent senders
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,4 +24,5 @@ KUBEBUILDER_ASSETS="${ASSETS}" exec bin/bench \
   -qps "${QPS:-50}" -burst "${BURST:-100}" -concurrency "${CONCURRENCY:-4}" \
   -steady "${STEADY:-2m}" -timeout "${TIMEOUT:-30m}" \
   -manager bin/manager -bare bin/bench-bare \
-  -manager-args "${MANAGER_ARGS:-}" -manager-env "${MANAGER_ENV:-}"
+  -manager-args "${MANAGER_ARGS:-}" -manager-env "${MANAGER_ENV:-}" \
+  -reviews "${REVIEWS:-2000}" -warmup "${WARMUP:-200}" -senders "${SENDERS:-2}"

@@ -26,12 +26,22 @@ import (
 )
 
 // Users the API server authenticates; the audit policy records only these,
-// so the bench's own (admin) traffic does not fill the log.
+// so the bench's own (admin) traffic does not fill the log. The operator is
+// the install's service account by name: the webhook's matchConditions
+// (config/webhook/scope_patch.yaml) leave out that user's own applies, as in
+// a cluster, so its convergence does not call its own webhook.
 const (
-	operatorUser = "gracefuldrain"
+	operatorUser = "system:serviceaccount:gracefuldrain-system:gracefuldrain-controller-manager"
 	floorUser    = "bench-floor"
 	bareUser     = "bench-bare"
 )
+
+// kubeconfigName is each user's kubeconfig file in the work directory.
+var kubeconfigName = map[string]string{
+	operatorUser: "operator.kubeconfig",
+	floorUser:    "floor.kubeconfig",
+	bareUser:     "bare.kubeconfig",
+}
 
 // auditPolicy records every request of the measured clients at Metadata level
 // (verb, resource, user, timestamps; no bodies) and nothing else.

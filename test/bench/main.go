@@ -21,25 +21,34 @@ limitations under the License.
 //     a Service and an ALB Ingress (ip targets), each with a ReplicaSet and
 //     -pods running pods (default 2, its replicas), written as the
 //     controller-manager and kubelet would (pods.go).
-//  2. Starts bin/manager fresh, as its own process and API user, and times it
-//     until every GracefulDrain reports PlanApplied=True (convergence).
+//  2. Registers the install's admission webhook for a manager on this machine
+//     (test/localinstall), starts bin/manager fresh with it, as its own
+//     process and as the install's service account, and times it until every
+//     GracefulDrain reports PlanApplied=True (convergence).
 //  3. Steady state: for at least --steady after the operator's work queue has
 //     drained, with one full resync forced in it (a label on every namespace,
 //     which maps to every Deployment), counts the operator's writes (must be 0).
-//     A bare controller-runtime manager caching the same kinds runs meanwhile
-//     (the memory floor).
-//  4. Stops both, creates a second, identical fleet and sends it the minimal
+//     A bare controller-runtime manager caching the same kinds, with the
+//     operator's GC settings, runs meanwhile (the memory floor).
+//  4. Sends AdmissionReviews to the operator's webhook over TLS as the API
+//     server would (webhook.go) and times them; counts the API requests the
+//     operator sends meanwhile (must be none: it answers from its cache).
+//  5. Stops both, creates a second, identical fleet and sends it the minimal
 //     writes (the write floor) with the same client QPS, burst and concurrency.
+//  6. Prints the figures and the targets, and exits 1 when one is missed.
 //
 // Requests are counted by verb and resource from the API server's audit log,
 // per authenticated user, so nothing in the operator is instrumented. Memory is
 // the kernel's peak RSS (VmHWM) of each process, heap from its Prometheus endpoint.
+// The machine is shared: the bench reports how much CPU other processes took
+// in each timed phase (host.go).
 package main
 
 import (
 	"context"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,8 +56,12 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -61,6 +74,7 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+	"github.com/gracefuldrain/gracefuldrain/test/localinstall"
 )
 
 type config struct {
@@ -77,6 +91,10 @@ type config struct {
 	workDir     string
 	managerArgs string
 	managerEnv  string
+	repoRoot    string
+	reviews     int
+	warmup      int
+	senders     int
 }
 
 func main() {
@@ -93,11 +111,19 @@ func main() {
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "deadline for each phase (creation, convergence, floor)")
 	flag.StringVar(&c.workDir, "work-dir", "", "where logs, kubeconfigs and the audit log go (default: a new temp dir)")
 	flag.StringVar(&c.managerArgs, "manager-args", "", "extra operator flags, space separated")
-	flag.StringVar(&c.managerEnv, "manager-env", "", "extra environment of the operator process only, space separated (e.g. GOGC=50)")
+	flag.StringVar(&c.managerEnv, "manager-env", "", "extra environment of the operator process only, space separated (e.g. GOGC=100); the bare manager gets the operator's GC settings")
+	flag.StringVar(&c.repoRoot, "repo-root", ".", "the checkout, for config/webhook (the install's webhook configuration)")
+	flag.IntVar(&c.reviews, "reviews", 2000, "admission reviews sent to the operator's webhook, measured")
+	flag.IntVar(&c.warmup, "warmup", 200, "admission reviews sent first, not measured")
+	flag.IntVar(&c.senders, "senders", 2, "concurrent senders of admission reviews")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.FatalLevel+1)))
 	if c.n < deploysPerNamespace || c.n%deploysPerNamespace != 0 {
 		fmt.Fprintf(os.Stderr, "bench: -n must be a positive multiple of %d\n", deploysPerNamespace)
+		os.Exit(2)
+	}
+	if c.reviews < 1 || c.warmup < 0 || c.senders < 1 {
+		fmt.Fprintln(os.Stderr, "bench: -reviews and -senders must be positive, -warmup not negative")
 		os.Exit(2)
 	}
 	if err := run(c); err != nil {
@@ -123,6 +149,14 @@ type results struct {
 	bareCPU                            float64
 	readyReasons                       map[string]int
 	reqs                               []request
+	// GC settings as each process reports them (go_gc_gogc_percent,
+	// go_gc_gomemlimit_bytes): the bare manager runs with the operator's.
+	opGOGC, bareGOGC         float64
+	opMemLimit, bareMemLimit float64
+	webhook                  *webhookResults
+	// How busy the machine was: at the operator's start and convergence,
+	// and around the write floor (the webhook's are in webhook).
+	hostOpStart, hostConverged, hostFloorStart, hostFloorEnd hostSample
 }
 
 func run(c config) error {
@@ -183,7 +217,7 @@ func run(c config) error {
 		if err != nil {
 			return err
 		}
-		kubeconfigs[name] = filepath.Join(c.workDir, name+".kubeconfig")
+		kubeconfigs[name] = filepath.Join(c.workDir, kubeconfigName[name])
 		if err := os.WriteFile(kubeconfigs[name], kc, 0o600); err != nil {
 			return err
 		}
@@ -210,8 +244,29 @@ func run(c config) error {
 	}
 	res.createSeconds = time.Since(t).Seconds()
 
-	if err := measureOperator(ctx, c, res, kubeconfigs, progress, admin, ops); err != nil {
+	// The install's webhook, registered for the operator process about to
+	// start (after the fleet, which is the cluster as it was before the
+	// operator came). The operator fills in the CA.
+	root, err := filepath.Abs(c.repoRoot)
+	if err != nil {
 		return err
+	}
+	webhookPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	webhookFlags, err := localinstall.Webhook(ctx, admin, root, localinstall.KubectlFromAssets(), webhookPort, filepath.Join(c.workDir, "webhook-certs"))
+	if err != nil {
+		return fmt.Errorf("registering the webhook: %w", err)
+	}
+
+	if err := measureOperator(ctx, c, res, kubeconfigs, webhookFlags, progress, admin, ops); err != nil {
+		return err
+	}
+	// The operator is gone: without its configuration the API server would
+	// try to call it for every write of the floor's Deployments.
+	if err := admin.Delete(ctx, &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: localinstall.Configuration}}); err != nil {
+		return fmt.Errorf("removing the webhook configuration: %w", err)
 	}
 
 	// The write floor, on a second identical fleet (the operator is stopped).
@@ -229,6 +284,7 @@ func run(c config) error {
 		return err
 	}
 	logf("write floor: minimal writes at qps %.0f burst %d, %d workers", c.qps, c.burst, c.concurrency)
+	res.hostFloorStart = sampleHost()
 	res.floorStart = time.Now()
 	if err := withTimeout(ctx, c.timeout, func(ctx context.Context) error {
 		return runFloor(ctx, floorClient, floorFleet, floorDefaults(), c.concurrency)
@@ -236,13 +292,21 @@ func run(c config) error {
 		return err
 	}
 	res.floorEnd = time.Now()
+	res.hostFloorEnd = sampleHost()
 
 	if res.reqs, err = readAudit(auditLog); err != nil {
 		return fmt.Errorf("reading the audit log: %w", err)
 	}
-	printResults(os.Stdout, c, res)
+	if missed := printResults(os.Stdout, c, res); len(missed) > 0 {
+		return fmt.Errorf("targets missed: %s", strings.Join(missed, "; "))
+	}
 	return nil
 }
+
+// deploymentController selects the Deployment controller's samples: the
+// namespace controller (gracefuldrain-namespace) reconciles too, and its
+// reconciles must not count towards "every Deployment reconciled again".
+const deploymentController = `controller="gracefuldrain-deployment"`
 
 // floorDefaults are the operator's flag defaults, with the sleep method it
 // picks on this (1.35) API server.
@@ -252,14 +316,16 @@ func floorDefaults() plan.Defaults {
 	return d
 }
 
-func measureOperator(ctx context.Context, c config, res *results, kubeconfigs map[string]string, progress *planAppliedWatch, admin client.Client, ops *fleet) error {
+func measureOperator(ctx context.Context, c config, res *results, kubeconfigs map[string]string, webhookFlags []string, progress *planAppliedWatch, admin client.Client, ops *fleet) error {
 	args := []string{
-		"--kubeconfig", kubeconfigs[operatorUser], "--health-probe-bind-address=0", "--webhook-port=0",
+		"--kubeconfig", kubeconfigs[operatorUser], "--health-probe-bind-address=0",
 		fmt.Sprintf("--kube-api-qps=%g", c.qps), fmt.Sprintf("--kube-api-burst=%d", c.burst),
 		fmt.Sprintf("--max-concurrent-reconciles=%d", c.concurrency),
 	}
+	args = append(args, webhookFlags...)
 	args = append(args, strings.Fields(c.managerArgs)...)
 	logf("starting the operator: %s %s %s", c.managerEnv, c.manager, strings.Join(args, " "))
+	res.hostOpStart = sampleHost()
 	op, err := startProcess("operator", c.manager, filepath.Join(c.workDir, "operator.log"), strings.Fields(c.managerEnv), args...)
 	if err != nil {
 		return err
@@ -272,6 +338,16 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 		return err
 	}
 	go op.sampleHeap(sampleCtx)
+	// The GC settings the operator runs with (GOGC=50 unless set; see
+	// main.go), which the bare manager gets too: a like-for-like memory floor.
+	gc, err := op.scrape()
+	if err != nil {
+		return err
+	}
+	res.opGOGC, res.opMemLimit = gc.sum("go_gc_gogc_percent"), gc.sum("go_gc_gomemlimit_bytes")
+	if res.opGOGC == 0 || res.opMemLimit == 0 {
+		return fmt.Errorf("the operator's metrics have no go_gc_gogc_percent or go_gc_gomemlimit_bytes")
+	}
 
 	lastLog := time.Now()
 	if err := poll(ctx, c.timeout, 100*time.Millisecond, func() (bool, error) {
@@ -284,6 +360,7 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 			return false, nil
 		}
 		res.converged = at
+		res.hostConverged = sampleHost()
 		return true, nil
 	}); err != nil {
 		return fmt.Errorf("waiting for convergence: %w (see %s/operator.log)", err, c.workDir)
@@ -311,7 +388,7 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 	windowEnd := res.drained.Add(c.steady)
 	logf("work queue drained; steady-state window of %s starts, bare manager starting", c.steady)
 
-	bare, err := startProcess("bare", c.bare, filepath.Join(c.workDir, "bare.log"), nil, "--kubeconfig", kubeconfigs[bareUser])
+	bare, err := startProcess("bare", c.bare, filepath.Join(c.workDir, "bare.log"), gcEnv(res.opGOGC, res.opMemLimit), "--kubeconfig", kubeconfigs[bareUser])
 	if err != nil {
 		return err
 	}
@@ -320,15 +397,20 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 		return err
 	}
 	go bare.sampleHeap(sampleCtx)
+	if gc, err = bare.scrape(); err != nil {
+		return err
+	}
+	res.bareGOGC, res.bareMemLimit = gc.sum("go_gc_gogc_percent"), gc.sum("go_gc_gomemlimit_bytes")
 
 	// Forced resync: a label change on every namespace passes the operator's
 	// namespace predicate and maps to every Deployment in it, so every
-	// Deployment is reconciled once more against unchanged objects.
+	// Deployment is reconciled once more against unchanged objects (the
+	// Deployment controller's reconciles are counted, N at least).
 	before, err := op.scrape()
 	if err != nil {
 		return err
 	}
-	reconcilesBefore := before.sum("controller_runtime_reconcile_total", `controller="gracefuldrain-`)
+	reconcilesBefore := before.sum("controller_runtime_reconcile_total", deploymentController)
 	stamp := fmt.Sprint(time.Now().Unix())
 	if err := parallel(ctx, 8, len(ops.Namespaces), func(i int) error {
 		ns := ops.Namespaces[i].DeepCopy()
@@ -343,7 +425,7 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 		if err != nil {
 			return false, err
 		}
-		res.resyncReconciles = m.sum("controller_runtime_reconcile_total", `controller="gracefuldrain-`) - reconcilesBefore
+		res.resyncReconciles = m.sum("controller_runtime_reconcile_total", deploymentController) - reconcilesBefore
 		return res.resyncReconciles >= float64(c.n), nil
 	}); err != nil {
 		return fmt.Errorf("waiting for the forced resync to reconcile every Deployment: %w", err)
@@ -360,6 +442,18 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-time.After(time.Until(windowEnd)):
+	}
+
+	// Admissions against the converged fleet, answered by the operator that
+	// has been reconciling it (its memory and CPU below include them).
+	created := map[types.NamespacedName]*appsv1.Deployment{}
+	for _, ws := range ops.Workloads {
+		for _, w := range ws {
+			created[client.ObjectKeyFromObject(w.Deployment)] = w.Deployment
+		}
+	}
+	if res.webhook, err = measureWebhook(ctx, c, op, admin, created); err != nil {
+		return fmt.Errorf("measuring the webhook: %w (see %s/operator.log)", err, c.workDir)
 	}
 	res.end = time.Now()
 
@@ -381,6 +475,15 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 	res.barePeakHeap = bare.peakHeap()
 	res.readyReasons = progress.readyReasons()
 	return nil
+}
+
+// gcEnv is the environment that gives a Go process these GC settings.
+func gcEnv(gogc, memLimit float64) []string {
+	env := []string{fmt.Sprintf("GOGC=%.0f", gogc)}
+	if memLimit < math.MaxInt64 {
+		env = append(env, fmt.Sprintf("GOMEMLIMIT=%.0f", memLimit))
+	}
+	return env
 }
 
 func withTimeout(ctx context.Context, d time.Duration, fn func(context.Context) error) error {
