@@ -11,7 +11,7 @@
 # they are taken from the operator's Go module (its example/ directory), which
 # the module proxy serves like any other; nothing is built.
 #
-# Usage: hack/tools.sh [helm] [promtool] [prometheus-operator-crds] [argo-rollouts-crds]
+# Usage: hack/tools.sh [helm] [promtool] [prometheus-operator-crds] [argo-rollouts-crds] [rollouts-controller]
 #   prints, one per line, the path of each binary asked for, or the directory
 #   holding the CRDs (default: helm and promtool).
 #
@@ -24,6 +24,10 @@
 #                       rule tests need none of them): 522 s wall, 516 s CPU at
 #                       nice 19 under load 9-12
 # The first run on a busy machine takes longer (1,108 s and 1,391 s at load 15+).
+#   rollouts-controller v1.10.1 (Argo Rollouts, for the e2e canary): 53 s wall
+#                       with most of its packages already in the Go build
+#                       cache (a first attempt was interrupted); a cold
+#                       build compiles about as much as helm.
 # Every later run finds them in the cache and costs nothing.
 set -euo pipefail
 
@@ -65,6 +69,7 @@ build_tool() {
         go mod init gracefuldrain.local/"${name}"-build >/dev/null 2>&1
         printf '//go:build tools\npackage tools\nimport _ "%s"\n' "${pkg}" > tools.go
         go mod edit -require "${module}@${version}"
+        adopt_replaces "${name}" "${module}" "${version}"
         go mod tidy >/dev/null 2>&1 || go mod tidy
         go build -trimpath -tags "$(tags_for "${name}")" -ldflags "-s -w $(ldflags_for "${name}" "${version}")" -o "${dest}/${name}.tmp" "${pkg}"
       )
@@ -76,6 +81,21 @@ build_tool() {
     exec 9>&-
   fi
   echo "${dest}/${name}"
+}
+
+# adopt_replaces NAME MODULE VERSION, run inside the throwaway module: the
+# rollouts-controller's module requires k8s.io/kubernetes, whose staging
+# modules are v0.0.0 and resolve only through the replace block of Argo
+# Rollouts' own go.mod (without it `go mod tidy` asks the proxy for
+# k8s.io/kubelet@v0.0.0 and fails); the block is copied as its release uses it.
+adopt_replaces() {
+  case "$1" in
+    rollouts-controller)
+      local gomod
+      gomod="$(go mod download -json "$2@$3" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+      sed -n '/^replace (/,/^)/p' "${gomod}" >> go.mod
+      ;;
+  esac
 }
 
 # tags_for NAME: the build tags of each tool. Prometheus builds every service
@@ -105,6 +125,10 @@ ldflags_for() {
       ;;
     promtool)
       echo -n "-X github.com/prometheus/common/version.Version=$2"
+      ;;
+    rollouts-controller)
+      # VERSION is the tag without its v in Argo Rollouts' Makefile.
+      echo -n "-X github.com/argoproj/argo-rollouts/utils/version.version=${2#v} -X github.com/argoproj/argo-rollouts/utils/version.gitTreeState=clean"
       ;;
   esac
 }
@@ -157,6 +181,7 @@ for t in "${want[@]}"; do
     promtool) build_tool promtool "${PROMTOOL_VERSION}" github.com/prometheus/prometheus github.com/prometheus/prometheus/cmd/promtool ;;
     prometheus-operator-crds) prometheus_operator_crds ;;
     argo-rollouts-crds) argo_rollouts_crds ;;
-    *) echo "tools: unknown tool ${t} (helm, promtool, prometheus-operator-crds, argo-rollouts-crds)" >&2; exit 2 ;;
+    rollouts-controller) build_tool rollouts-controller "${ARGO_ROLLOUTS_VERSION}" github.com/argoproj/argo-rollouts github.com/argoproj/argo-rollouts/cmd/rollouts-controller ;;
+    *) echo "tools: unknown tool ${t} (helm, promtool, prometheus-operator-crds, argo-rollouts-crds, rollouts-controller)" >&2; exit 2 ;;
   esac
 done
