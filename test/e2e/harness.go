@@ -220,6 +220,9 @@ type Scenario struct {
 	// objects are created first, then the Deployment (an app whose load balancer exists), and the image
 	// is changed as `kubectl set image` does.
 	Helm bool
+	// Kind is the workload seed 000's pod template runs as: a Deployment (the default, the seed as
+	// written), a StatefulSet or an Argo Rollout (kinds.go). Helm is for Deployments only.
+	Kind Kind
 }
 
 // Namespace is where the scenario runs.
@@ -318,22 +321,22 @@ func (e *Env) Run(ctx context.Context, sc Scenario) (*RunResult, error) {
 		return nil, err
 	}
 	if sc.Operator {
-		if err := e.waitGracefulDrainReady(ctx, ns); err != nil {
+		if err := e.waitGracefulDrainReady(ctx, sc); err != nil {
 			return nil, err
 		}
 	}
-	if err := e.waitRolledOut(ctx, ns, 0); err != nil {
+	if err := e.waitRolledOut(ctx, sc, 0); err != nil {
 		return nil, err
 	}
 	backend, settled, err := e.backend(ctx, ns, sc.Target)
 	if err != nil {
 		return nil, err
 	}
-	if r.Install, err = e.revisions(ctx, ns); err != nil {
+	if r.Install, err = e.revisions(ctx, sc); err != nil {
 		return nil, err
 	}
 	if sc.Operator {
-		if r.PlannedPreStop, err = e.plannedPreStop(ctx, ns); err != nil {
+		if r.PlannedPreStop, err = e.plannedPreStop(ctx, sc); err != nil {
 			return nil, err
 		}
 	}
@@ -377,7 +380,7 @@ func (e *Env) Run(ctx context.Context, sc Scenario) (*RunResult, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := e.waitRolledOut(ctx, ns, gen); err != nil {
+		if err := e.waitRolledOut(ctx, sc, gen); err != nil {
 			return nil, err
 		}
 		durations = append(durations, e.P.Model(time.Since(changes[i-1])))
@@ -453,18 +456,18 @@ func (e *Env) Run(ctx context.Context, sc Scenario) (*RunResult, error) {
 	if err := e.checkPods(ctx, sc, fmt.Sprintf("nginx:1.27.%d", sc.Rollouts), r); err != nil {
 		return nil, err
 	}
-	if r.Final, err = e.revisions(ctx, ns); err != nil {
+	if r.Final, err = e.revisions(ctx, sc); err != nil {
 		return nil, err
 	}
 	n := int64(sc.Rollouts)
 	if r.Final.Generation != r.Install.Generation+n || r.Final.ReplicaSets != r.Install.ReplicaSets+int(n) {
-		r.Problems = append(r.Problems, fmt.Sprintf("%d image changes made generation %d -> %d and ReplicaSets %d -> %d: want one rollout each",
+		r.Problems = append(r.Problems, fmt.Sprintf("%d image changes made generation %d -> %d and revisions %d -> %d: want one rollout each",
 			n, r.Install.Generation, r.Final.Generation, r.Install.ReplicaSets, r.Final.ReplicaSets))
 	}
 
 	var preStop time.Duration
-	if d, err := c.AppsV1().Deployments(ns).Get(ctx, deploymentName, metav1.GetOptions{}); err == nil {
-		for _, ctr := range d.Spec.Template.Spec.Containers {
+	if t, err := e.workloadTemplate(ctx, sc); err == nil {
+		for _, ctr := range t.Spec.Containers {
 			preStop = max(preStop, PreStopSleep(ctr))
 		}
 	}
@@ -583,7 +586,7 @@ func (e *Env) install(ctx context.Context, sc Scenario, dep *appsv1.Deployment, 
 		if err := e.kubectlApply(ctx, ns, "install", objs...); err != nil {
 			return err
 		}
-		if err := e.waitRolledOut(ctx, ns, 0); err != nil {
+		if err := e.waitRolledOut(ctx, sc, 0); err != nil {
 			return err
 		}
 		patch := []byte(`{"metadata":{"labels":{"gracefuldrain.io/mode":"enforce"}}}`)
@@ -619,24 +622,24 @@ func (e *Env) install(ctx context.Context, sc Scenario, dep *appsv1.Deployment, 
 	}
 	if sc.Operator {
 		// Once the operator's cache has the load balancer objects too (a dry-run create comes back
-		// with the plan), the webhook puts the plan into the Deployment's first write.
+		// with the plan), the webhook puts the plan into the workload's first write.
 		if err := WaitFor(ctx, ns+": the webhook knows the load balancer", 2*time.Minute, 200*time.Millisecond, func() (bool, error) {
-			d, err := c.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+			_, t, err := e.createWorkload(ctx, sc, dep, true)
 			if err != nil {
 				return false, err
 			}
-			return PreStopSleep(d.Spec.Template.Spec.Containers[0]) > 0, nil
+			return PreStopSleep(t.Spec.Containers[0]) > 0, nil
 		}); err != nil {
 			return err
 		}
 	}
-	created, err := c.AppsV1().Deployments(ns).Create(ctx, dep, metav1.CreateOptions{})
+	gen, t, err := e.createWorkload(ctx, sc, dep, false)
 	if err != nil {
 		return err
 	}
-	if sc.Operator && (created.Generation != 1 || PreStopSleep(created.Spec.Template.Spec.Containers[0]) == 0) {
+	if sc.Operator && (gen != 1 || PreStopSleep(t.Spec.Containers[0]) == 0) {
 		r.Problems = append(r.Problems, fmt.Sprintf("created at generation %d with preStop %v: want generation 1 carrying the plan",
-			created.Generation, PreStopSleep(created.Spec.Template.Spec.Containers[0])))
+			gen, PreStopSleep(t.Spec.Containers[0])))
 	}
 	return nil
 }
@@ -662,13 +665,7 @@ func (e *Env) changeImage(ctx context.Context, sc Scenario, dep *appsv1.Deployme
 		}
 		return d.Generation, nil
 	}
-	// What `kubectl set image` sends.
-	patch := fmt.Sprintf(`{"spec":{"template":{"spec":{"containers":[{"name":%q,"image":%q}]}}}}`, containerName, image)
-	d, err := e.CP.Client.AppsV1().Deployments(ns).Patch(ctx, deploymentName, types.StrategicMergePatchType, []byte(patch), metav1.PatchOptions{})
-	if err != nil {
-		return 0, err
-	}
-	return d.Generation, nil
+	return e.setImage(ctx, sc, image)
 }
 
 // kubectlApply writes the objects as one manifest and runs `kubectl apply -f` (client-side, as Helm
@@ -695,9 +692,10 @@ func (e *Env) kubectlApply(ctx context.Context, ns, name string, objs ...any) er
 
 var gdResource = schema.GroupVersionResource{Group: "gracefuldrain.io", Version: "v1alpha1", Resource: "gracefuldrains"}
 
-func (e *Env) waitGracefulDrainReady(ctx context.Context, ns string) error {
+func (e *Env) waitGracefulDrainReady(ctx context.Context, sc Scenario) error {
+	ns := sc.Namespace()
 	return WaitFor(ctx, ns+": GracefulDrain Ready", 8*time.Minute, 500*time.Millisecond, func() (bool, error) {
-		gd, err := e.Dyn.Resource(gdResource).Namespace(ns).Get(ctx, deploymentName, metav1.GetOptions{})
+		gd, err := e.Dyn.Resource(gdResource).Namespace(ns).Get(ctx, sc.DrainName(), metav1.GetOptions{})
 		if err != nil {
 			return false, err
 		}
@@ -716,8 +714,9 @@ func (e *Env) waitGracefulDrainReady(ctx context.Context, ns string) error {
 }
 
 // plannedPreStop is the preStop the GracefulDrain's plan states.
-func (e *Env) plannedPreStop(ctx context.Context, ns string) (time.Duration, error) {
-	gd, err := e.Dyn.Resource(gdResource).Namespace(ns).Get(ctx, deploymentName, metav1.GetOptions{})
+func (e *Env) plannedPreStop(ctx context.Context, sc Scenario) (time.Duration, error) {
+	ns := sc.Namespace()
+	gd, err := e.Dyn.Resource(gdResource).Namespace(ns).Get(ctx, sc.DrainName(), metav1.GetOptions{})
 	if err != nil {
 		return 0, err
 	}
@@ -726,36 +725,6 @@ func (e *Env) plannedPreStop(ctx context.Context, ns string) (time.Duration, err
 		return 0, fmt.Errorf("%s: the GracefulDrain states no preStop (%v)", ns, err)
 	}
 	return time.Duration(s) * time.Second, nil
-}
-
-// revisions counts the Deployment's generation and ReplicaSets.
-func (e *Env) revisions(ctx context.Context, ns string) (Revisions, error) {
-	d, err := e.CP.Client.AppsV1().Deployments(ns).Get(ctx, deploymentName, metav1.GetOptions{})
-	if err != nil {
-		return Revisions{}, err
-	}
-	rss, err := e.CP.Client.AppsV1().ReplicaSets(ns).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return Revisions{}, err
-	}
-	return Revisions{Generation: d.Generation, ReplicaSets: len(rss.Items)}, nil
-}
-
-// waitRolledOut waits as kubectl rollout status does, and for the old pods to be out of the counts.
-func (e *Env) waitRolledOut(ctx context.Context, ns string, gen int64) error {
-	return WaitFor(ctx, ns+": rollout complete", 10*time.Minute, 200*time.Millisecond, func() (bool, error) {
-		d, err := e.CP.Client.AppsV1().Deployments(ns).Get(ctx, deploymentName, metav1.GetOptions{})
-		if err != nil {
-			return false, err
-		}
-		want := *d.Spec.Replicas
-		s := d.Status
-		done := s.ObservedGeneration >= max(gen, d.Generation) && s.UpdatedReplicas == want && s.Replicas == want && s.AvailableReplicas == want
-		if !done {
-			return false, fmt.Errorf("updated %d, replicas %d, available %d of %d", s.UpdatedReplicas, s.Replicas, s.AvailableReplicas, want)
-		}
-		return true, nil
-	})
 }
 
 // backend returns what the load balancer routes with and a test of "no change still propagating",
