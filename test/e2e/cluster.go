@@ -84,7 +84,7 @@ func StartControlPlane(repoRoot, dir string, webhook *admissionregistrationv1.Mu
 	kcm := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kube-controller-manager")
 	if err := cp.Spawn("kube-controller-manager", kcm,
 		"--kubeconfig="+cp.Kubeconfig,
-		"--controllers=deployment,replicaset,endpointslice",
+		"--controllers=deployment,replicaset,statefulset,endpointslice",
 		"--leader-elect=false",
 		"--use-service-account-credentials=false",
 		"--secure-port=0",
