@@ -76,10 +76,10 @@ func Percentile(ds []time.Duration, p float64) time.Duration {
 
 // WriteTable prints one line per rollout: requests, non-2xx by status code and by cause.
 func WriteTable(w io.Writer, results []RolloutResult) {
-	fmt.Fprintf(w, "%-16s %-8s %-7s %8s %-20s %9s %9s %11s  %s\n",
+	fmt.Fprintf(w, "%-25s %-8s %-7s %8s %-20s %9s %9s %11s  %s\n",
 		"SCENARIO", "OPERATOR", "ROLLOUT", "REQUESTS", "NON-2XX (BY CODE)", "ROLLOUT_S", "PRESTOP_S", "DEREG_P99_S", "CAUSES")
 	for _, r := range results {
-		fmt.Fprintf(w, "%-16s %-8s %-7d %8d %-20s %9.0f %9.0f %11.1f  %s\n",
+		fmt.Fprintf(w, "%-25s %-8s %-7d %8d %-20s %9.0f %9.0f %11.1f  %s\n",
 			r.Scenario, onOff(r.Operator), r.Index, r.Requests, FormatErrors(r.Errors), r.Rollout.Seconds(), r.PreStop.Seconds(),
 			r.DeregP99.Seconds(), CauseSummary(r.Causes))
 	}

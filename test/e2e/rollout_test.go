@@ -21,7 +21,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,6 +51,49 @@ var operatorDefaults = map[TargetType]int{
 
 var curveTargets = []TargetType{ALBIP, ALBInstance, NLBIP}
 
+// kindPrefix names the scenarios of the other workload kinds.
+var kindPrefix = map[Kind]string{KindStatefulSet: "sts", KindRollout: "rollout-canary"}
+
+// shortKinds: the short run (CI) includes sts-alb-ip-on and rollout-canary-alb-ip-on.
+const shortKinds = true
+
+// only keeps the scenarios whose name matches E2E_ONLY (a regular expression), all when it is empty.
+func only(pattern string, scs []Scenario) ([]Scenario, error) {
+	if pattern == "" {
+		return scs, nil
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("E2E_ONLY=%q: %w", pattern, err)
+	}
+	var out []Scenario
+	for _, sc := range scs {
+		if re.MatchString(sc.Name) {
+			out = append(out, sc)
+		}
+	}
+	return out, nil
+}
+
+// argoRollouts returns the rollouts-controller binary and the directory of Argo Rollouts' CRDs:
+// E2E_ROLLOUTS_CONTROLLER and E2E_ARGO_CRDS (hack/e2e.sh sets them), else hack/tools.sh (built once
+// and cached).
+func argoRollouts(ctx context.Context, repoRoot string) (string, string, error) {
+	bin, crds := os.Getenv("E2E_ROLLOUTS_CONTROLLER"), os.Getenv("E2E_ARGO_CRDS")
+	if bin != "" && crds != "" {
+		return bin, crds, nil
+	}
+	out, err := exec.CommandContext(ctx, filepath.Join(repoRoot, "hack", "tools.sh"), "rollouts-controller", "argo-rollouts-crds").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("hack/tools.sh rollouts-controller argo-rollouts-crds: %w", err)
+	}
+	lines := strings.Fields(string(out))
+	if len(lines) != 2 {
+		return "", "", fmt.Errorf("hack/tools.sh rollouts-controller argo-rollouts-crds printed %q", out)
+	}
+	return lines[0], lines[1], nil
+}
+
 // scenarios is what make e2e runs: seed 000 per target type without and with the operator (the
 // "with" one applied into an enforced namespace, its load balancer first), a Helm-like upgrade,
 // and the drain curve. E2E_SHORT=1 (CI) keeps ALB ip off and on, the Helm upgrade, and two curve
@@ -64,6 +109,16 @@ func scenarios(short bool) (main []Scenario, curve []Scenario) {
 		}
 	}
 	main = append(main, Scenario{Name: "helm-upgrade-alb-ip", Target: ALBIP, Operator: true, Rollouts: 1, Helm: true})
+	// Other kinds, ALB ip targets, one image change each: a StatefulSet rolls one pod at a time, each
+	// behind the previous one's preStop, so one rollout takes as long as three of the Deployment's.
+	for _, k := range []Kind{KindStatefulSet, KindRollout} {
+		for _, op := range []bool{false, true} {
+			if short && (!op || !shortKinds) {
+				continue
+			}
+			main = append(main, Scenario{Name: fmt.Sprintf("%s-%s-%s", kindPrefix[k], ALBIP, onOff(op)), Target: ALBIP, Operator: op, Rollouts: 1, Kind: k})
+		}
+	}
 	for _, t := range curveTargets {
 		points := curvePreStops[t]
 		if !slices.Contains(points, operatorDefaults[t]) {
@@ -123,7 +178,7 @@ func TestRollouts(t *testing.T) {
 	defer env.Stop()
 	defer func() {
 		if t.Failed() {
-			for _, name := range []string{"kube-controller-manager", "manager"} {
+			for _, name := range []string{"kube-controller-manager", "manager", "rollouts-controller"} {
 				if data, err := os.ReadFile(filepath.Join(dir, name+".log")); err == nil {
 					t.Logf("last of %s.log:\n%s", name, tail(string(data), 3000))
 				}
@@ -134,6 +189,25 @@ func TestRollouts(t *testing.T) {
 		P.ALBDeregPropagation, P.NLBDeregPropagation, P.KubeProxyPropagation)
 
 	main, curve := scenarios(short)
+	if main, err = only(os.Getenv("E2E_ONLY"), main); err != nil {
+		t.Fatal(err)
+	}
+	if curve, err = only(os.Getenv("E2E_ONLY"), curve); err != nil {
+		t.Fatal(err)
+	}
+	if len(main)+len(curve) == 0 {
+		t.Fatalf("E2E_ONLY=%q matches no scenario", os.Getenv("E2E_ONLY"))
+	}
+	if slices.ContainsFunc(main, func(sc Scenario) bool { return sc.Kind == KindRollout }) {
+		bin, crds, err := argoRollouts(ctx, repoRoot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := env.StartArgoRollouts(ctx, bin, crds); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("Argo Rollouts: %s, CRDs from %s", bin, crds)
+	}
 	results := runAll(ctx, t, env, append(slices.Clone(main), curve...), parallel)
 	if errs := env.SimulationErrors(); len(errs) > 0 {
 		t.Errorf("the simulation itself went wrong:\n%s", strings.Join(errs, "\n"))
@@ -161,8 +235,8 @@ func TestRollouts(t *testing.T) {
 				offErrors += ro.ErrorCount()
 			}
 		}
-		if !sc.Helm {
-			if !sc.Operator {
+		if !sc.Helm && sc.Kind == KindDeployment { // the chart is seed 000's Deployment per target type
+			if !sc.Operator || len(rows) == 0 {
 				rows = append(rows, nil)
 			}
 			rows[len(rows)-1] = append(rows[len(rows)-1], r.Panel)
@@ -256,9 +330,7 @@ func TestRollouts(t *testing.T) {
 // runAll runs the scenarios, at most parallel at a time, the longest (highest preStop, most
 // rollouts) first.
 func runAll(ctx context.Context, t *testing.T, env *Env, all []Scenario, parallel int) map[string]*RunResult {
-	slices.SortStableFunc(all, func(a, b Scenario) int {
-		return (b.PreStop + 60*b.Rollouts) - (a.PreStop + 60*a.Rollouts)
-	})
+	slices.SortStableFunc(all, func(a, b Scenario) int { return weight(b) - weight(a) })
 	results := map[string]*RunResult{}
 	var mu sync.Mutex
 	sem := make(chan struct{}, parallel)
@@ -281,6 +353,16 @@ func runAll(ctx context.Context, t *testing.T, env *Env, all []Scenario, paralle
 	}
 	wg.Wait()
 	return results
+}
+
+// weight orders the runs, longest first: a StatefulSet's one rollout takes about three of a
+// Deployment's (one pod at a time).
+func weight(sc Scenario) int {
+	w := sc.PreStop + 60*sc.Rollouts
+	if sc.Kind == KindStatefulSet {
+		w += 180
+	}
+	return w
 }
 
 // check fails the test for what a run found wrong: its own checks, failures the drain plan should
