@@ -22,9 +22,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -180,20 +183,44 @@ func (k *Kubelet) remove(ctx context.Context, pod *corev1.Pod) {
 	}
 }
 
-// podIP gives pod n its own IP, 10.244.0.1 onwards. The API rejects loopback
-// endpoint addresses, so the pod IP the API sees is 10.244.x.y and the
-// simulation serves and dials it at 127.244.x.y (Loopback): traffic never leaves loopback.
+// podIP gives pod n its own IP, 10.<net>.0.1 onwards, net being this process's pod network
+// (podNet). The API rejects loopback endpoint addresses, so the pod IP the API sees is
+// 10.<net>.x.y and the simulation serves and dials it at 127.<net>.x.y (Loopback): traffic never
+// leaves loopback.
 func podIP(n int) string {
-	return fmt.Sprintf("10.244.%d.%d", (n/250)%250, n%250+1)
+	return fmt.Sprintf("10.%d.%d.%d", podNet(), (n/250)%250, n%250+1)
 }
 
 // Loopback maps a pod address (ip or ip:port) to where the simulation really serves it.
 func Loopback(addr string) string {
-	if rest, ok := strings.CutPrefix(addr, "10.244."); ok {
-		return "127.244." + rest
+	if rest, ok := strings.CutPrefix(addr, fmt.Sprintf("10.%d.", podNet())); ok {
+		return fmt.Sprintf("127.%d.", podNet()) + rest
 	}
 	return addr
 }
+
+// podNet is the second octet of this process's pod network. Every e2e process numbers its pods
+// from 1, so two of them on one machine (two sessions, or make e2e next to make demo) would serve
+// their pods at the same loopback addresses: one's container fails to listen ("address already in
+// use") and the other's load balancer reaches the wrong process's pods. Each process therefore
+// holds an exclusive lock on one network (a file lock in the temporary directory, released when it
+// exits), from 243 down; 244, the one every process used before, is left to older checkouts.
+var podNet = sync.OnceValue(func() int {
+	for n := 243; n >= 100; n-- {
+		f, err := os.OpenFile(filepath.Join(os.TempDir(), fmt.Sprintf("gracefuldrain-e2e-podnet-%d.lock", n)), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			continue
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil {
+			podNetLock = f // kept open (and locked) for the life of the process
+			return n
+		}
+		_ = f.Close()
+	}
+	return 244
+})
+
+var podNetLock *os.File
 
 // podWorker runs one pod from start to removal.
 type podWorker struct {
