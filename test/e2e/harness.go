@@ -442,8 +442,9 @@ func (e *Env) Run(ctx context.Context, sc Scenario) (*RunResult, error) {
 				}
 				return fmt.Sprintf("%.1f", e.P.Model(t.Sub(tl.Deleted)).Seconds())
 			}
-			e.Logf("%s %s %s: kubelet %s endpoint %s dereg %s stop %s sigterm %s exit %s", ns, tl.Pod, tl.IP, rel(tl.KubeletSaw),
-				rel(tl.EndpointTerminating), rel(tl.Deregistered), rel(tl.Stopped), rel(tl.Sigterm), rel(tl.Exited))
+			e.Logf("%s %s %s: started %s listening %s kubelet %s endpoint %s dereg %s stop %s sigterm %s exit %s (deleted %s)", ns, tl.Pod, tl.IP,
+				rel(tl.Started), rel(tl.Listening), rel(tl.KubeletSaw), rel(tl.EndpointTerminating), rel(tl.Deregistered), rel(tl.Stopped),
+				rel(tl.Sigterm), rel(tl.Exited), tl.Deleted.Format("15:04:05.000"))
 		}
 		if !tl.Stopped.IsZero() {
 			r.Lateness = append(r.Lateness, e.P.Model(tl.Stopped.Sub(tl.Deleted)))
