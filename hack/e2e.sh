@@ -5,7 +5,8 @@
 # kube-controller-manager (test/e2e, docs/e2e.md). Prints the table, the CURVE
 # and DEFAULT lines and, last, the line
 #   E2E scenarios=N off_errors=N on_errors=N on_requests=N
-# E2E_SHORT=1 (CI): ALB ip off and on, the Helm-like upgrade, two curve points.
+# E2E_SHORT=1 (CI): ALB ip off and on, the Helm-like upgrade, two curve points,
+# and, with the operator, the StatefulSet and the Argo Rollouts canary.
 # E2E_TIME_SCALE (default 4) compresses model time; E2E_PARALLEL (default 3)
 # is how many scenarios run side by side; E2E_ONLY=<regexp> runs only the
 # scenarios whose names match (e.g. E2E_ONLY='^sts-|^rollout-').
