@@ -44,8 +44,8 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("parseFlags(%v) accepted a bad value", args)
 		}
 	}
-	o, _, err = parseFlags([]string{"--alb-ip-prestop-seconds=70", "--force-audit", "--sleep-method=exec"})
-	if err != nil || o.defaults.ALBIPPreStopSeconds != 70 || !o.forceAudit || o.sleepMethod != "exec" {
+	o, _, err = parseFlags([]string{"--alb-ip-prestop-seconds=45", "--force-audit", "--sleep-method=exec"})
+	if err != nil || o.defaults.ALBIPPreStopSeconds != 45 || !o.forceAudit || o.sleepMethod != "exec" {
 		t.Fatalf("flags not taken: %+v %v", o, err)
 	}
 }

@@ -91,7 +91,7 @@ func albPlanFor(w workload.Workload, o plan.Overrides) plan.Plan {
 		TargetType: discovery.TargetIP, Container: "app", ContainerPort: 8080, DeregistrationDelaySeconds: 300,
 		HealthCheck: gdv1.HealthCheck{Protocol: "HTTP", Path: "/", Port: "traffic-port", IntervalSeconds: 15, TimeoutSeconds: 5, HealthyThreshold: 2, UnhealthyThreshold: 2},
 	}
-	return plan.Compute(plan.Input{Workload: w, Attachments: []discovery.Attachment{att}, Defaults: plan.DefaultSettings(), Overrides: o})
+	return plan.Compute(plan.Input{Workload: w, Attachments: []discovery.Attachment{att}, Defaults: suiteDefaults(), Overrides: o})
 }
 
 // applyPlan sends the plan exactly as the reconciler does (kinds.go).

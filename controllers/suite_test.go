@@ -300,7 +300,7 @@ func startManager(ctx context.Context, cfg *rest.Config, wh *envtest.WebhookInst
 		return nil, err
 	}
 	err = Setup(ctx, mgr, SetupOptions{
-		Options:                 Options{Defaults: plan.DefaultSettings()},
+		Options:                 Options{Defaults: suiteDefaults()},
 		MaxConcurrentReconciles: 4,
 		Webhook:                 true,
 		SleepMethodFlag:         plan.SleepMethodAuto,
@@ -441,4 +441,16 @@ func (s *switchableWebhookServer) Register(path string, hook http.Handler) {
 		}
 		hook.ServeHTTP(w, req)
 	}))
+}
+
+// suiteDefaults are the manager's settings in this suite: the shipped defaults
+// with the first preStop numbers (ALB ip 40 s, NLB ip 90 s, instance 10 s),
+// which the cases are written against: they test the controllers' rules, and
+// keep the API server's own checks in reach (a manifest's grace of 45 s is
+// below a 70 s sleep, above a 40 s one). The shipped numbers are tested in
+// internal/plan and test/e2e, and run in test/faults, test/e2e and the demo.
+func suiteDefaults() plan.Defaults {
+	d := plan.DefaultSettings()
+	d.ALBIPPreStopSeconds, d.NLBIPPreStopSeconds, d.InstancePreStopSeconds = 40, 90, 10
+	return d
 }

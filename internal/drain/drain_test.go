@@ -96,7 +96,7 @@ func TestDecide(t *testing.T) {
 				neighbours.Ingresses = nil
 			}
 			got := Decide(Input{Workload: workload.OfDeployment(d), Namespace: namespace(tt.nsMode), Neighbours: neighbours,
-				Defaults: plan.DefaultSettings(), ForceAudit: tt.forceAudit})
+				Defaults: ruleSettings(), ForceAudit: tt.forceAudit})
 			if got.Managed() != tt.managed || got.MayWrite() != tt.mayWrite || got.Mode != tt.mode || len(got.Problems) != tt.problems {
 				t.Fatalf("managed=%v mayWrite=%v mode=%s problems=%v; want %v %v %s %d",
 					got.Managed(), got.MayWrite(), got.Mode, got.Problems, tt.managed, tt.mayWrite, tt.mode, tt.problems)
@@ -114,7 +114,7 @@ func TestDecideIsAFunctionOfItsInput(t *testing.T) {
 	d, neighbours := seed000()
 	before := d.DeepCopy()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{settings.ModeKey: "enforce"}}}
-	in := Input{Workload: workload.OfDeployment(d), Namespace: ns, Neighbours: neighbours, Defaults: plan.DefaultSettings()}
+	in := Input{Workload: workload.OfDeployment(d), Namespace: ns, Neighbours: neighbours, Defaults: ruleSettings()}
 	first, second := Decide(in), Decide(in)
 	if !reflect.DeepEqual(first, second) {
 		t.Fatalf("two decisions differ:\n%+v\n%+v", first, second)
@@ -122,4 +122,12 @@ func TestDecideIsAFunctionOfItsInput(t *testing.T) {
 	if !equality.Semantic.DeepEqual(d, before) {
 		t.Fatal("Decide changed the workload")
 	}
+}
+
+// ruleSettings pins the preStop numbers the cases are written against (see
+// internal/plan's ruleSettings): the cases test the decision, not the defaults.
+func ruleSettings() plan.Defaults {
+	d := plan.DefaultSettings()
+	d.ALBIPPreStopSeconds, d.NLBIPPreStopSeconds, d.InstancePreStopSeconds = 40, 90, 10
+	return d
 }

@@ -96,7 +96,7 @@ func TestApplyConfigurationJSON(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			defaults := DefaultSettings()
+			defaults := ruleSettings()
 			if tt.defaults != nil {
 				tt.defaults(&defaults)
 			}
@@ -123,7 +123,7 @@ func TestChangesSeed000(t *testing.T) {
 	g := NewWithT(t)
 	d := seed000()
 	applyAPIDefaults(d) // as read from the cluster
-	p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{seed000Attachment()}, Defaults: DefaultSettings()})
+	p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{seed000Attachment()}, Defaults: ruleSettings()})
 	g.Expect(Changes(workload.OfDeployment(d), p)).To(Equal([]Change{
 		{Field: "terminationGracePeriodSeconds", Path: gracePath, Before: "30", After: "70"},
 		{Field: "containers[demo-nginx].lifecycle.preStop", Path: preStopPath("demo-nginx"), Before: "none", After: "sleep 40s"},
@@ -195,7 +195,7 @@ func TestChanges(t *testing.T) {
 				d.ManagedFields = append(d.ManagedFields, operatorOwns(containerFields("app", tt.owned)))
 			}
 			applyAPIDefaults(d)
-			p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: DefaultSettings(), Overrides: Overrides{LeaveReadinessProbes: tt.leave}})
+			p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: ruleSettings(), Overrides: Overrides{LeaveReadinessProbes: tt.leave}})
 			g.Expect(Changes(workload.OfDeployment(d), p)).To(Equal(tt.want))
 		})
 	}
@@ -429,7 +429,7 @@ func TestApplyRoundTrip(t *testing.T) {
 				if st.before != nil {
 					st.before(s)
 				}
-				defaults := DefaultSettings()
+				defaults := ruleSettings()
 				if st.defaults != nil {
 					st.defaults(&defaults)
 				}

@@ -175,3 +175,13 @@ const (
 	ownedExecFields  = `"f:lifecycle":{"f:preStop":{"f:exec":{"f:command":{}}}}`
 	ownedProbeFields = `"f:readinessProbe":{"f:failureThreshold":{},"f:httpGet":{"f:path":{},"f:port":{},"f:scheme":{}},"f:periodSeconds":{},"f:successThreshold":{},"f:timeoutSeconds":{}}`
 )
+
+// ruleSettings are the settings the rule tables are written against: the
+// first defaults (ALB ip 40 s, NLB ip 90 s, instance 10 s), pinned so that
+// the tables test the rules, not the defaults, which move with the evidence
+// (TestDefaultsFromTheEvidence).
+func ruleSettings() Defaults {
+	d := DefaultSettings()
+	d.ALBIPPreStopSeconds, d.NLBIPPreStopSeconds, d.InstancePreStopSeconds = 40, 90, 10
+	return d
+}

@@ -131,7 +131,7 @@ func FuzzPlanApply(f *testing.F) {
 		for range 1 + s.Pick(3) {
 			attachments = append(attachments, randomAttachment(s, names))
 		}
-		defaults := DefaultSettings()
+		defaults := ruleSettings()
 		defaults.ShutdownSeconds = s.Int32(0, 3600)
 		if s.Pick(2) == 0 {
 			defaults.SleepMethod = SleepExec

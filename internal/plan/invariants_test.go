@@ -142,7 +142,7 @@ func TestInvariantsSweep(t *testing.T) {
 		}
 		d := deployment(c, container("sidecar"))
 		d.Spec.Template.Spec.TerminationGracePeriodSeconds = grace
-		defaults := DefaultSettings()
+		defaults := ruleSettings()
 		defaults.SleepMethod = method
 		return Input{Workload: workload.OfDeployment(d), Attachments: attachments, Defaults: defaults, Overrides: ov}
 	}
@@ -239,7 +239,7 @@ func FuzzCompute(f *testing.F) {
 				attachments = append(attachments, a)
 			}
 		}
-		defaults := DefaultSettings()
+		defaults := ruleSettings()
 		defaults.ShutdownSeconds = shutdown
 		if exec {
 			defaults.SleepMethod = SleepExec
@@ -276,7 +276,7 @@ func BenchmarkCompute(b *testing.B) {
 			albIP("app", 8080), nlbIP("app", 8080), albInstance("api", 9090),
 			withHealthCheck(albIP("envoy", 9901), func(hc *gdv1.HealthCheck) { hc.Port, hc.Path = "9901", "/ready" }),
 		},
-		Defaults: DefaultSettings(),
+		Defaults: ruleSettings(),
 	}
 	b.ReportAllocs()
 	for b.Loop() {

@@ -34,7 +34,7 @@ func TestApplyConfigurationPerKind(t *testing.T) {
 	g := NewWithT(t)
 	d := deployment(container("app", 8080))
 	w := workload.OfDeployment(d)
-	p := Compute(Input{Workload: w, Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: DefaultSettings()})
+	p := Compute(Input{Workload: w, Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: ruleSettings()})
 	rollout, err := RolloutApplyConfiguration(w, p)
 	g.Expect(err).NotTo(HaveOccurred())
 	for kind, obj := range map[string]any{
@@ -84,7 +84,7 @@ func TestMutateRollout(t *testing.T) {
 	before := u.DeepCopy()
 	w, err := workload.OfRollout(u, nil)
 	g.Expect(err).NotTo(HaveOccurred())
-	p := Compute(Input{Workload: w, Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: DefaultSettings()})
+	p := Compute(Input{Workload: w, Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: ruleSettings()})
 	g.Expect(Changes(w, p)).To(HaveLen(3))
 	g.Expect(MutateRollout(u, w, p)).To(Succeed())
 

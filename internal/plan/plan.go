@@ -29,13 +29,18 @@ import (
 	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
-// Defaults of the manager flags. The preStop numbers come from AWS Load
-// Balancer Controller issues #1719 and #2106 (ALB ip: 40 s), #2366 and #3270
-// (NLB ip deregistration takes about two minutes to propagate).
+// Defaults of the manager flags, set from the e2e drain curve under load-balancer
+// delays fitted to the public reports (docs/e2e.md, README "Why these
+// defaults"): the smallest multiple of 10 s at or above the curve's zero where
+// the fitted model leaves at most 1 pod termination in 1,000 reached after its
+// sleep. ALB ip: AWS Load Balancer Controller #1719, #2106 (40 s "very rarely"
+// 502, 70 s none), pod-graceful-drain ("up to 60 s"); NLB ip: #2366, #3270,
+// containers-roadmap #470 (about two minutes), istio #35964 (up to 180 s);
+// instance: kube-proxy's programming delay plus pinned keep-alive connections.
 const (
-	DefaultALBIPPreStopSeconds    int32 = 40
-	DefaultNLBIPPreStopSeconds    int32 = 90
-	DefaultInstancePreStopSeconds int32 = 10
+	DefaultALBIPPreStopSeconds    int32 = 70
+	DefaultNLBIPPreStopSeconds    int32 = 190
+	DefaultInstancePreStopSeconds int32 = 20
 	DefaultShutdownSeconds        int32 = 30
 )
 

@@ -36,7 +36,7 @@ func TestComputeSeed000(t *testing.T) {
 	p := Compute(Input{
 		Workload:    workload.OfDeployment(seed000()),
 		Attachments: []discovery.Attachment{seed000Attachment()},
-		Defaults:    DefaultSettings(),
+		Defaults:    ruleSettings(),
 	})
 
 	g.Expect(p.PreStopSeconds).To(Equal(int32(40)))
@@ -138,7 +138,7 @@ func TestComputePreStopAndGrace(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			defaults := DefaultSettings()
+			defaults := ruleSettings()
 			if tt.defaults != nil {
 				tt.defaults(&defaults)
 			}
@@ -206,7 +206,7 @@ func TestComputePreStopHooks(t *testing.T) {
 			if tt.owned != "" {
 				d.ManagedFields = append(d.ManagedFields, operatorOwns(containerFields("app", tt.owned)))
 			}
-			defaults := DefaultSettings()
+			defaults := ruleSettings()
 			defaults.SleepMethod = tt.method
 			p := Compute(Input{
 				Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{albIP("app", 8080)},
@@ -340,7 +340,7 @@ func TestComputeReadinessProbes(t *testing.T) {
 			if tt.owned != "" {
 				d.ManagedFields = append(d.ManagedFields, operatorOwns(containerFields(tt.c.Name, tt.owned)))
 			}
-			p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: tt.attachments, Defaults: DefaultSettings(), Overrides: Overrides{LeaveReadinessProbes: tt.leave}})
+			p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: tt.attachments, Defaults: ruleSettings(), Overrides: Overrides{LeaveReadinessProbes: tt.leave}})
 			g.Expect(p.Containers[0].ReadinessProbe).To(Equal(tt.action))
 			g.Expect(p.Containers[0].Probe).To(Equal(tt.probe))
 		})
@@ -359,7 +359,7 @@ func TestComputeMultiContainer(t *testing.T) {
 		container("migrate"),
 		{Name: "istio-proxy", Image: "istio/proxyv2", RestartPolicy: &always, Ports: []corev1.ContainerPort{{ContainerPort: 15090}}},
 	}
-	p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{albIP("app", 8080), albIP("istio-proxy", 15090)}, Defaults: DefaultSettings()})
+	p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{albIP("app", 8080), albIP("istio-proxy", 15090)}, Defaults: ruleSettings()})
 
 	type summary struct {
 		Name    string
@@ -392,15 +392,38 @@ func TestComputeDoesNotModifyInput(t *testing.T) {
 	d := deployment(withPreStop(container("app", 8080), execHook("sh", "-c", "sleep 5")))
 	d.ManagedFields = []metav1.ManagedFieldsEntry{operatorOwns(containerFields("app", ownedExecFields))}
 	before := d.DeepCopy()
-	p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: DefaultSettings()})
+	p := Compute(Input{Workload: workload.OfDeployment(d), Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: ruleSettings()})
 	p.Containers[0].PreStopHook.Exec.Command[0] = "changed"
 	g.Expect(d).To(Equal(before))
 }
 
 func TestComputeWithoutTemplate(t *testing.T) {
 	g := NewWithT(t)
-	p := Compute(Input{Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: DefaultSettings()})
+	p := Compute(Input{Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: ruleSettings()})
 	g.Expect(p.Containers).To(BeEmpty())
 	g.Expect(p.TerminationGracePeriodSeconds).To(Equal(int32(70)))
 	g.Expect(Changes(workload.Workload{}, p)).To(HaveLen(1))
+}
+
+// The defaults users get, per target type, as the README's "Why these
+// defaults" lists them with their evidence (test/e2e ties them to the fitted
+// model).
+func TestDefaultsFromTheEvidence(t *testing.T) {
+	for _, tt := range []struct {
+		name           string
+		attachment     discovery.Attachment
+		preStop, grace int32
+	}{
+		{"ALB ip", albIP("app", 8080), 70, 100},
+		{"NLB ip", nlbIP("app", 8080), 190, 220},
+		{"ALB instance", albInstance("app", 8080), 20, 50},
+		{"NLB instance", nlbInstance("app", 8080), 20, 50},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Compute(Input{Workload: workload.OfDeployment(deployment(container("app", 8080))), Attachments: []discovery.Attachment{tt.attachment}, Defaults: DefaultSettings()})
+			if p.PreStopSeconds != tt.preStop || p.TerminationGracePeriodSeconds != tt.grace {
+				t.Errorf("preStop %d s, grace %d s; want %d s and %d s", p.PreStopSeconds, p.TerminationGracePeriodSeconds, tt.preStop, tt.grace)
+			}
+		})
+	}
 }

@@ -66,7 +66,7 @@ func fleetInput(i int) Input {
 		d = deployment(container("app", 8080))
 	case 1: // already carries the plan, applied by the operator
 		c := withPreStop(container("app", 8080), nativeSleep(int64(DefaultALBIPPreStopSeconds)))
-		c = withProbe(c, Compute(Input{Workload: workload.OfDeployment(deployment(container("app", 8080))), Attachments: atts, Defaults: DefaultSettings()}).Containers[0].Probe)
+		c = withProbe(c, Compute(Input{Workload: workload.OfDeployment(deployment(container("app", 8080))), Attachments: atts, Defaults: ruleSettings()}).Containers[0].Probe)
 		d = withGrace(deployment(c), int64(DefaultALBIPPreStopSeconds+DefaultShutdownSeconds))
 		d.ManagedFields = []metav1.ManagedFieldsEntry{operatorOwns(containerFields("app", ownedSleepFields+","+ownedProbeFields))}
 	case 2: // a user's shorter exec sleep, raised
@@ -81,5 +81,5 @@ func fleetInput(i int) Input {
 	}
 	d.Name = fmt.Sprintf("web-%d", i)
 	d.Namespace = fmt.Sprintf("ns-%d", i/10)
-	return Input{Workload: workload.OfDeployment(d), Attachments: atts, Defaults: DefaultSettings()}
+	return Input{Workload: workload.OfDeployment(d), Attachments: atts, Defaults: ruleSettings()}
 }

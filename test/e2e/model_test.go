@@ -131,6 +131,24 @@ func TestCurveVerdict(t *testing.T) {
 	}
 }
 
+// The operator's defaults are where the fitted model puts them: at most MaxLatePerPod of pod
+// terminations see the load balancer still sending after the sleep, and no more than CurveMargin
+// above the smallest multiple of 10 s that gives that (Judge adds CurveMargin over the measured
+// curve's zero, which can be the larger bound). A refit of the model, or a default moved by hand,
+// fails here; the drain curve of make e2e checks each default against the simulated rollouts.
+func TestDefaultsAreWhereTheModelPutsThem(t *testing.T) {
+	P := Defaults()
+	for _, target := range curveTargets {
+		def := operatorDefaults[target]
+		if late := withinLate(ModelLate(P, target, sec(def))); late > MaxLatePerPod {
+			t.Errorf("%s: default %d s leaves %.3f%% of pods late; want at most %.1f%%", target, def, 100*late, 100*MaxLatePerPod)
+		}
+		if below := def - CurveMargin - 10; below > 0 && withinLate(ModelLate(P, target, sec(below))) <= MaxLatePerPod {
+			t.Errorf("%s: default %d s is more than %d s above what the model needs (%.3f%% late at %d s)", target, def, CurveMargin, 100*ModelLate(P, target, sec(below)), below)
+		}
+	}
+}
+
 // Every failure gets the cause its pod's timeline explains; the drain plan is blamed only for what it
 // should have prevented.
 func TestAttribute(t *testing.T) {

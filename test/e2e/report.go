@@ -147,8 +147,8 @@ type Verdict struct {
 	// AtDefault is the errors measured at the default (-1: not measured).
 	AtDefault int
 	// LateAtDefault is the fitted model's probability that the load balancer still sends a pod new
-	// requests after the default preStop; Recommended is the lowest multiple of 10 s from the curve's
-	// zero on where that probability is at most MaxLatePerPod.
+	// requests after the default preStop; Recommended is the lowest multiple of 10 s at least CurveMargin
+	// above the curve's zero where that probability is at most MaxLatePerPod.
 	LateAtDefault, LateAtRecommended float64
 	Recommended                      int
 }
@@ -156,6 +156,10 @@ type Verdict struct {
 // withinLate rounds a probability to the three digits the report prints, so that a distribution
 // fitted to exactly MaxLatePerPod at a point meets it there.
 func withinLate(p float64) float64 { return math.Round(p*1e5) / 1e5 }
+
+// CurveMargin is the least a recommended default sits above the preStop from which the measured
+// curve shows no error: one curve point's worth, for what a run of a few dozen pods cannot see.
+const CurveMargin = 10
 
 // MaxLatePerPod is the per-pod probability of a late load balancer a recommended default allows: one
 // pod termination in a thousand may see some errors (one rollout of seed 000 in a hundred).
@@ -182,7 +186,7 @@ func Judge(P Params, target TargetType, def int, points []CurvePoint) Verdict {
 	if from < 0 && len(points) > 0 {
 		from = points[len(points)-1].PreStop + 10 // errors up to the last point: above it
 	}
-	v.Recommended = (max(from, 10) + 9) / 10 * 10
+	v.Recommended = (max(from+CurveMargin, 10) + 9) / 10 * 10
 	for withinLate(ModelLate(P, target, sec(v.Recommended))) > MaxLatePerPod {
 		v.Recommended += 10
 	}

@@ -303,6 +303,9 @@ func TestRollouts(t *testing.T) {
 		if !v.ErrorsBelow {
 			t.Errorf("%s: no curve point below the default %d s has an error: the model cannot fail, so it proves nothing", target, v.Default)
 		}
+		if v.AtDefault != 0 {
+			t.Errorf("%s: %d errors at the default %d s: the default is below where the curve reaches zero", target, v.AtDefault, v.Default)
+		}
 		points, verdicts = append(points, tp...), append(verdicts, v)
 	}
 	fmt.Fprintln(&out)

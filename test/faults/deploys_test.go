@@ -38,6 +38,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 )
 
@@ -50,7 +51,7 @@ const sleepValidation = "must be non-negative and less than terminationGracePeri
 
 // deployApp is one user's app: a Helm-like chart that renders its Deployment
 // with an explicit terminationGracePeriodSeconds (30, Kubernetes' default
-// that many charts write, or 45), both below the plan's 70.
+// that many charts write, or 45), both below the plan's (plannedGrace).
 type deployApp struct {
 	ns, name string
 	grace    int64
@@ -81,16 +82,22 @@ type deployWrite struct {
 
 func appImage(version int) string { return fmt.Sprintf("example/web:v%d", version) }
 
-// carriesDrainPlan: the plan of an ALB app with ip targets (sleep 40, grace
-// 70, a readiness probe) is in the pod template.
+// The plan of an ALB app with ip targets under the manager's default flags.
+var (
+	plannedSleep = int64(plan.DefaultALBIPPreStopSeconds)
+	plannedGrace = int64(plan.DefaultALBIPPreStopSeconds + plan.DefaultShutdownSeconds)
+)
+
+// carriesDrainPlan: the plan of an ALB app with ip targets (plannedSleep,
+// plannedGrace, a readiness probe) is in the pod template.
 func carriesDrainPlan(d *appsv1.Deployment) bool {
 	s := d.Spec.Template.Spec
-	if len(s.Containers) == 0 || s.TerminationGracePeriodSeconds == nil || *s.TerminationGracePeriodSeconds != 70 {
+	if len(s.Containers) == 0 || s.TerminationGracePeriodSeconds == nil || *s.TerminationGracePeriodSeconds != plannedGrace {
 		return false
 	}
 	c := s.Containers[0]
 	return c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil &&
-		c.Lifecycle.PreStop.Sleep.Seconds == 40 && c.ReadinessProbe != nil
+		c.Lifecycle.PreStop.Sleep.Seconds == plannedSleep && c.ReadinessProbe != nil
 }
 
 // send is one deploy: the first creates the Deployment (helm install), the
@@ -123,7 +130,7 @@ func (a *deployApp) send(ctx context.Context, version int) (*appsv1.Deployment, 
 //   - every write sent while a replica was ready is admitted and carries the
 //     plan (the webhook raised the grace period in the same write);
 //   - while none was ready, writes are admitted as they came, except a new
-//     image whose grace period (30) is below the native preStop sleep (40)
+//     image whose grace period (30 or 45) is below the native preStop sleep
 //     the Deployment already has: the API server's own validation refuses it
 //     (sleep must be shorter than the grace period). No other refusal; the
 //     pipeline retries those once the webhook is back;
@@ -389,7 +396,7 @@ func testWebhookDownDuringDeploys(t *testing.T) {
 			}
 		case w.refusedByValidation:
 			refused++
-			if servedThroughout || w.create || w.app.grace >= 40 {
+			if servedThroughout || w.create || w.app.grace > plannedSleep {
 				t.Errorf("%s/%s at %s (%s, grace %d, create %v, ready %d/%d): refused: %v", w.app.ns, w.app.name, w.at.Round(time.Millisecond), w.phase, w.app.grace, w.create, w.readyBefore, w.readyAfter, w.err)
 			}
 		default:

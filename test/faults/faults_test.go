@@ -353,8 +353,8 @@ func testBaseline(t *testing.T) {
 	var d appsv1.Deployment
 	must(t, k8s.Get(context.Background(), types.NamespacedName{Namespace: namespaces[0], Name: "app-000"}, &d))
 	expectedSpec = d.Spec.Template.Spec.DeepCopy()
-	if g := expectedSpec.TerminationGracePeriodSeconds; g == nil || *g != 70 {
-		t.Fatalf("baseline grace %v, want 70", g)
+	if g := expectedSpec.TerminationGracePeriodSeconds; g == nil || *g != plannedGrace {
+		t.Fatalf("baseline grace %v, want %d", g, plannedGrace)
 	}
 	if e := checkEndState(t, namespaces, n); e.correctCount() != n {
 		t.Fatalf("baseline: %d of %d Deployments correct", e.correctCount(), n)

@@ -36,6 +36,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/settings"
 	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
 )
@@ -116,8 +117,8 @@ func TestManagerProcessServesTheWebhookWithItsOwnCertificate(t *testing.T) {
 	var d appsv1.Deployment
 	g.Expect(c.Get(ctx, types.NamespacedName{Namespace: ns, Name: "web"}, &d)).To(Succeed())
 	g.Expect(d.Generation).To(BeEquivalentTo(1))
-	g.Expect(d.Spec.Template.Spec.TerminationGracePeriodSeconds).To(HaveValue(BeEquivalentTo(70)), "the webhook over TLS with the manager's own certificate")
-	g.Expect(d.Spec.Template.Spec.Containers[0].Lifecycle.PreStop.Sleep.Seconds).To(BeEquivalentTo(40))
+	g.Expect(d.Spec.Template.Spec.TerminationGracePeriodSeconds).To(HaveValue(BeEquivalentTo(plan.DefaultALBIPPreStopSeconds+plan.DefaultShutdownSeconds)), "the webhook over TLS with the manager's own certificate")
+	g.Expect(d.Spec.Template.Spec.Containers[0].Lifecycle.PreStop.Sleep.Seconds).To(BeEquivalentTo(plan.DefaultALBIPPreStopSeconds))
 }
 
 func freePort(t *testing.T) int {

@@ -70,13 +70,13 @@ manager's values test fails otherwise).
 {{- if $m.forceAudit }}
 - --force-audit
 {{- end }}
-{{- if ne (int $m.albIPPreStopSeconds) 40 }}
+{{- if ne (int $m.albIPPreStopSeconds) 70 }}
 - --alb-ip-prestop-seconds={{ int $m.albIPPreStopSeconds }}
 {{- end }}
-{{- if ne (int $m.nlbIPPreStopSeconds) 90 }}
+{{- if ne (int $m.nlbIPPreStopSeconds) 190 }}
 - --nlb-ip-prestop-seconds={{ int $m.nlbIPPreStopSeconds }}
 {{- end }}
-{{- if ne (int $m.instancePreStopSeconds) 10 }}
+{{- if ne (int $m.instancePreStopSeconds) 20 }}
 - --instance-prestop-seconds={{ int $m.instancePreStopSeconds }}
 {{- end }}
 {{- if ne (int $m.shutdownSeconds) 30 }}
