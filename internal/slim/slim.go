@@ -93,11 +93,12 @@ func Chain(transforms ...func(any) (any, error)) func(any) (any, error) {
 }
 
 // DropUnread removes what the operator never reads of the kinds it caches:
-// kubectl's last-applied copy everywhere; for Deployments everything of the
-// pod template but what the plan reads (ReadPodSpec); the status of Services
-// and Ingresses; a Namespace's spec and status. The operator writes
-// Deployments only by server-side apply of its own fields, never by sending a
-// cached object back, so nothing dropped here can be lost.
+// kubectl's last-applied copy everywhere; for Deployments, StatefulSets and
+// DaemonSets everything of the pod template but what the plan reads
+// (ReadPodSpec); the status of Services and Ingresses; a Namespace's spec and
+// status. The operator writes workloads only by server-side apply of its own
+// fields, never by sending a cached object back, so nothing dropped here can
+// be lost. (Argo Rollouts are cached unstructured and kept whole.)
 func DropUnread(in any) (any, error) {
 	if obj, err := meta.Accessor(in); err == nil {
 		if a := obj.GetAnnotations(); a != nil {
@@ -109,6 +110,10 @@ func DropUnread(in any) (any, error) {
 	}
 	switch o := in.(type) {
 	case *appsv1.Deployment:
+		o.Spec.Template.Spec = ReadPodSpec(&o.Spec.Template.Spec)
+	case *appsv1.StatefulSet:
+		o.Spec.Template.Spec = ReadPodSpec(&o.Spec.Template.Spec)
+	case *appsv1.DaemonSet:
 		o.Spec.Template.Spec = ReadPodSpec(&o.Spec.Template.Spec)
 	case *corev1.Service:
 		o.Status = corev1.ServiceStatus{}

@@ -22,6 +22,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -142,6 +143,7 @@ func TestDropUnread(t *testing.T) {
 	d.Spec.Template.Spec.TerminationGracePeriodSeconds = ptr.To[int64](70)
 	d.Spec.Template.Spec.Affinity = &corev1.Affinity{}
 	d.Spec.Template.Spec.Tolerations = []corev1.Toleration{{Key: "spot"}}
+	before := d.Spec.Template.DeepCopy()
 	if _, err := DropUnread(d); err != nil {
 		t.Fatal(err)
 	}
@@ -159,6 +161,20 @@ func TestDropUnread(t *testing.T) {
 	}
 	if ic := spec.InitContainers; len(ic) != 1 || ic[0].Name != "proxy" || ic[0].RestartPolicy == nil || ic[0].Image != "" {
 		t.Fatalf("init containers: %+v", ic)
+	}
+
+	// StatefulSets and DaemonSets keep the same part of their template.
+	sts := &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Template: *before.DeepCopy(), ServiceName: "web"}}
+	ds := &appsv1.DaemonSet{Spec: appsv1.DaemonSetSpec{Template: *before.DeepCopy()}}
+	_, _ = DropUnread(sts)
+	_, _ = DropUnread(ds)
+	for kind, got := range map[string]corev1.PodTemplateSpec{"StatefulSet": sts.Spec.Template, "DaemonSet": ds.Spec.Template} {
+		if !equality.Semantic.DeepEqual(got, d.Spec.Template) {
+			t.Errorf("%s template %+v, want the Deployment's %+v", kind, got, d.Spec.Template)
+		}
+	}
+	if sts.Spec.ServiceName != "web" {
+		t.Errorf("StatefulSet spec outside the template lost: %+v", sts.Spec)
 	}
 
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Annotations: annotations()},
