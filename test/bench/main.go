@@ -14,20 +14,23 @@ See the License for the specific language governing permissions and
 limitations under the License.
 */
 
-// bench is `make bench`: gracefuldrain at N Deployments on a real etcd and
+// bench is `make bench`: gracefuldrain at N workloads on a real etcd and
 // kube-apiserver (envtest), side by side with its floors, in one run.
 //
-//  1. Creates N/10 opted-in namespaces, each with 10 Deployments, each behind
-//     a Service and an ALB Ingress (ip targets), each with a ReplicaSet and
-//     -pods running pods (default 2, its replicas), written as the
-//     controller-manager and kubelet would (pods.go).
+//  1. Installs Argo Rollouts' CRDs (as its project ships them) and creates N/10
+//     opted-in namespaces, each with 10 workloads of the kinds of -kinds
+//     (default 7 Deployments, 1 StatefulSet, 1 DaemonSet, 1 Argo Rollout),
+//     each behind a Service and an ALB Ingress (ip targets), each with -pods
+//     running pods (default 2, its replicas) and the ReplicaSet in between
+//     where its kind has one, written as the controller-manager, the Argo
+//     Rollouts controller and the kubelet would (pods.go).
 //  2. Registers the install's admission webhook for a manager on this machine
 //     (test/localinstall), starts bin/manager fresh with it, as its own
 //     process and as the install's service account, and times it until every
 //     GracefulDrain reports PlanApplied=True (convergence).
 //  3. Steady state: for at least --steady after the operator's work queue has
 //     drained, with one full resync forced in it (a label on every namespace,
-//     which maps to every Deployment), counts the operator's writes (must be 0).
+//     which maps to every workload), counts the operator's writes (must be 0).
 //     A bare controller-runtime manager caching the same kinds, with the
 //     operator's GC settings, runs meanwhile (the memory floor).
 //  4. Sends AdmissionReviews to the operator's webhook over TLS as the API
@@ -74,11 +77,14 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
+	views "github.com/gracefuldrain/gracefuldrain/internal/workload"
 	"github.com/gracefuldrain/gracefuldrain/test/localinstall"
 )
 
 type config struct {
 	n           int
+	mix         mix
+	argoCRDs    string
 	pods        int
 	manager     string
 	bare        string
@@ -99,8 +105,10 @@ type config struct {
 
 func main() {
 	var c config
-	flag.IntVar(&c.n, "n", 1000, "Deployments (10 per namespace)")
-	flag.IntVar(&c.pods, "pods", 2, "running pods per Deployment (its replicas), with a ReplicaSet; 0 for none")
+	flag.IntVar(&c.n, "n", 1000, "workloads (10 per namespace)")
+	kinds := flag.String("kinds", defaultMix, "workload kinds per namespace of 10: kind=count,... (deployment, statefulset, daemonset, rollout); a kind without a count takes the slots left, so \"deployment\" is a fleet of Deployments only")
+	flag.StringVar(&c.argoCRDs, "argo-rollouts-crds", "", "directory of Argo Rollouts' CRDs (hack/tools.sh argo-rollouts-crds), installed by server-side apply; required when the mix has Rollouts")
+	flag.IntVar(&c.pods, "pods", 2, "running pods per workload (its replicas), with a ReplicaSet for Deployments and Rollouts; 0 for none")
 	flag.StringVar(&c.manager, "manager", "bin/manager", "operator binary")
 	flag.StringVar(&c.bare, "bare", "bin/bench-bare", "bare manager binary (test/bench/bare), the memory floor")
 	flag.StringVar(&c.crdDir, "crd-dir", "config/crd/bases", "CRDs to install")
@@ -118,8 +126,17 @@ func main() {
 	flag.IntVar(&c.senders, "senders", 2, "concurrent senders of admission reviews")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.FatalLevel+1)))
-	if c.n < deploysPerNamespace || c.n%deploysPerNamespace != 0 {
-		fmt.Fprintf(os.Stderr, "bench: -n must be a positive multiple of %d\n", deploysPerNamespace)
+	if c.n < workloadsPerNamespace || c.n%workloadsPerNamespace != 0 {
+		fmt.Fprintf(os.Stderr, "bench: -n must be a positive multiple of %d\n", workloadsPerNamespace)
+		os.Exit(2)
+	}
+	var err error
+	if c.mix, err = parseMix(*kinds); err != nil {
+		fmt.Fprintln(os.Stderr, "bench: -kinds:", err)
+		os.Exit(2)
+	}
+	if c.mix.has(views.Rollout) && c.argoCRDs == "" {
+		fmt.Fprintln(os.Stderr, "bench: the mix has Argo Rollouts: -argo-rollouts-crds must name the directory of its CRDs (hack/tools.sh argo-rollouts-crds)")
 		os.Exit(2)
 	}
 	if c.reviews < 1 || c.warmup < 0 || c.senders < 1 {
@@ -206,6 +223,12 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
+	if c.argoCRDs != "" {
+		logf("installing Argo Rollouts' CRDs from %s", c.argoCRDs)
+		if err := withTimeout(ctx, c.timeout, func(ctx context.Context) error { return installArgoCRDs(ctx, admin, c.argoCRDs) }); err != nil {
+			return fmt.Errorf("installing Argo Rollouts' CRDs: %w", err)
+		}
+	}
 	kubeconfigs := map[string]string{}
 	userCfgs := map[string]*rest.Config{}
 	for _, name := range []string{operatorUser, floorUser, bareUser} {
@@ -230,14 +253,14 @@ func run(c config) error {
 		return err
 	}
 
-	ops := newFleet("bench", c.n)
-	logf("creating %d namespaces, %d Deployments, Services and Ingresses", len(ops.Namespaces), c.n)
+	ops := newFleet("bench", c.n, c.mix)
+	logf("creating %d namespaces, %d workloads (%s), Services and Ingresses", len(ops.Namespaces), c.n, c.mix.totals(c.n))
 	t := time.Now()
 	if err := withTimeout(ctx, c.timeout, func(ctx context.Context) error { return ops.create(ctx, admin, 16) }); err != nil {
 		return fmt.Errorf("creating the fleet: %w", err)
 	}
 	if c.pods > 0 {
-		logf("creating %d ReplicaSets and %d running pods", c.n, c.n*c.pods)
+		logf("creating %d running pods, their ReplicaSets and the workloads' status", c.n*c.pods)
 		if err := withTimeout(ctx, c.timeout, func(ctx context.Context) error { return ops.createPods(ctx, admin, 16, c.pods) }); err != nil {
 			return fmt.Errorf("creating the pods: %w", err)
 		}
@@ -270,7 +293,7 @@ func run(c config) error {
 	}
 
 	// The write floor, on a second identical fleet (the operator is stopped).
-	floorFleet := newFleet("floor", c.n)
+	floorFleet := newFleet("floor", c.n, c.mix)
 	logf("creating the write floor's fleet")
 	t = time.Now()
 	if err := withTimeout(ctx, c.timeout, func(ctx context.Context) error { return floorFleet.create(ctx, admin, 16) }); err != nil {
@@ -303,10 +326,19 @@ func run(c config) error {
 	return nil
 }
 
-// deploymentController selects the Deployment controller's samples: the
+// workloadReconciles sums the reconciles of the workload controllers of the
+// kinds in the mix (controller="gracefuldrain-deployment", ...): the
 // namespace controller (gracefuldrain-namespace) reconciles too, and its
-// reconciles must not count towards "every Deployment reconciled again".
-const deploymentController = `controller="gracefuldrain-deployment"`
+// reconciles must not count towards "every workload reconciled again".
+func workloadReconciles(m metrics, mx mix) float64 {
+	total := 0.0
+	for _, k := range views.Kinds {
+		if mx.has(k) {
+			total += m.sum("controller_runtime_reconcile_total", `controller="gracefuldrain-`+strings.ToLower(string(k))+`"`)
+		}
+	}
+	return total
+}
 
 // floorDefaults are the operator's flag defaults, with the sleep method it
 // picks on this (1.35) API server.
@@ -388,7 +420,11 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 	windowEnd := res.drained.Add(c.steady)
 	logf("work queue drained; steady-state window of %s starts, bare manager starting", c.steady)
 
-	bare, err := startProcess("bare", c.bare, filepath.Join(c.workDir, "bare.log"), gcEnv(res.opGOGC, res.opMemLimit), "--kubeconfig", kubeconfigs[bareUser])
+	bareArgs := []string{"--kubeconfig", kubeconfigs[bareUser]}
+	if c.argoCRDs != "" {
+		bareArgs = append(bareArgs, "--rollouts") // the operator caches Rollouts whenever their CRD exists
+	}
+	bare, err := startProcess("bare", c.bare, filepath.Join(c.workDir, "bare.log"), gcEnv(res.opGOGC, res.opMemLimit), bareArgs...)
 	if err != nil {
 		return err
 	}
@@ -403,14 +439,14 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 	res.bareGOGC, res.bareMemLimit = gc.sum("go_gc_gogc_percent"), gc.sum("go_gc_gomemlimit_bytes")
 
 	// Forced resync: a label change on every namespace passes the operator's
-	// namespace predicate and maps to every Deployment in it, so every
-	// Deployment is reconciled once more against unchanged objects (the
-	// Deployment controller's reconciles are counted, N at least).
+	// namespace predicate and maps to every workload in it, so every
+	// workload is reconciled once more against unchanged objects (the
+	// workload controllers' reconciles are counted, N at least).
 	before, err := op.scrape()
 	if err != nil {
 		return err
 	}
-	reconcilesBefore := before.sum("controller_runtime_reconcile_total", deploymentController)
+	reconcilesBefore := workloadReconciles(before, c.mix)
 	stamp := fmt.Sprint(time.Now().Unix())
 	if err := parallel(ctx, 8, len(ops.Namespaces), func(i int) error {
 		ns := ops.Namespaces[i].DeepCopy()
@@ -425,10 +461,10 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 		if err != nil {
 			return false, err
 		}
-		res.resyncReconciles = m.sum("controller_runtime_reconcile_total", deploymentController) - reconcilesBefore
+		res.resyncReconciles = workloadReconciles(m, c.mix) - reconcilesBefore
 		return res.resyncReconciles >= float64(c.n), nil
 	}); err != nil {
-		return fmt.Errorf("waiting for the forced resync to reconcile every Deployment: %w", err)
+		return fmt.Errorf("waiting for the forced resync to reconcile every workload: %w", err)
 	}
 	logf("resync: %.0f reconciles", res.resyncReconciles)
 	if err := poll(ctx, c.timeout, time.Second, func() (bool, error) {
@@ -449,7 +485,9 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 	created := map[types.NamespacedName]*appsv1.Deployment{}
 	for _, ws := range ops.Workloads {
 		for _, w := range ws {
-			created[client.ObjectKeyFromObject(w.Deployment)] = w.Deployment
+			if w.Kind == views.Deployment {
+				created[client.ObjectKeyFromObject(w.Deployment)] = w.Deployment
+			}
 		}
 	}
 	if res.webhook, err = measureWebhook(ctx, c, op, admin, created); err != nil {

@@ -26,56 +26,89 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/settings"
 	"github.com/gracefuldrain/gracefuldrain/internal/testsupport"
+	views "github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
-// deploysPerNamespace: N Deployments are spread over N/10 opted-in namespaces.
-const deploysPerNamespace = 10
+// workloadsPerNamespace: N workloads are spread over N/10 opted-in namespaces,
+// each with the kinds of the mix (kinds.go).
+const workloadsPerNamespace = 10
 
-// workload is one Deployment with the Service and ALB Ingress (ip targets)
-// that put it behind a load balancer, as a typical EKS app is deployed.
+// workload is one workload (a Deployment, StatefulSet, DaemonSet or Argo
+// Rollout with a template of its own) with the Service and ALB Ingress (ip
+// targets) that put it behind a load balancer, as a typical EKS app is
+// deployed. Exactly one of the kind's fields is set.
 type workload struct {
-	Deployment *appsv1.Deployment
-	Service    *corev1.Service
-	Ingress    *networkingv1.Ingress
+	Kind        views.Kind
+	Deployment  *appsv1.Deployment
+	StatefulSet *appsv1.StatefulSet
+	DaemonSet   *appsv1.DaemonSet
+	Rollout     *unstructured.Unstructured
+	Service     *corev1.Service
+	Ingress     *networkingv1.Ingress
+}
+
+// object is the workload itself.
+func (w *workload) object() client.Object {
+	switch w.Kind {
+	case views.StatefulSet:
+		return w.StatefulSet
+	case views.DaemonSet:
+		return w.DaemonSet
+	case views.Rollout:
+		return w.Rollout
+	}
+	return w.Deployment
+}
+
+// view is the workload as the operator's pure packages see it.
+func (w *workload) view() (views.Workload, error) {
+	switch w.Kind {
+	case views.StatefulSet:
+		return views.OfStatefulSet(w.StatefulSet), nil
+	case views.DaemonSet:
+		return views.OfDaemonSet(w.DaemonSet), nil
+	case views.Rollout:
+		return views.OfRollout(w.Rollout, nil)
+	}
+	return views.OfDeployment(w.Deployment), nil
 }
 
 // fleet is the generated object set: namespaces and their workloads.
 type fleet struct {
+	Mix        mix
 	Namespaces []*corev1.Namespace
 	Workloads  map[string][]*workload // by namespace
 }
 
-func (f *fleet) deployments() int {
-	n := 0
-	for _, ws := range f.Workloads {
-		n += len(ws)
-	}
-	return n
-}
-
-// newFleet builds n Deployments in namespaces named prefix-000, prefix-001, ...
-func newFleet(prefix string, n int) *fleet {
-	f := &fleet{Workloads: map[string][]*workload{}}
+// newFleet builds n workloads in namespaces named prefix-000, prefix-001, ...,
+// each namespace with the kinds of the mix (web-0, web-1, ... in the order of
+// the mix: Deployments first).
+func newFleet(prefix string, n int, m mix) *fleet {
+	f := &fleet{Mix: m, Workloads: map[string][]*workload{}}
+	slots := m.kinds()
 	for i := 0; i < n; i++ {
-		nsName := fmt.Sprintf("%s-%03d", prefix, i/deploysPerNamespace)
-		if i%deploysPerNamespace == 0 {
+		nsName := fmt.Sprintf("%s-%03d", prefix, i/workloadsPerNamespace)
+		if i%workloadsPerNamespace == 0 {
 			f.Namespaces = append(f.Namespaces, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 				Name:   nsName,
 				Labels: map[string]string{settings.ModeKey: string(gdv1.ModeEnforce)},
 			}})
 		}
-		f.Workloads[nsName] = append(f.Workloads[nsName], newWorkload(nsName, fmt.Sprintf("web-%d", i%deploysPerNamespace)))
+		slot := i % workloadsPerNamespace
+		f.Workloads[nsName] = append(f.Workloads[nsName], newWorkload(nsName, fmt.Sprintf("web-%d", slot), slots[slot]))
 	}
 	return f
 }
 
-func newWorkload(ns, name string) *workload {
+func newWorkload(ns, name string, kind views.Kind) *workload {
 	labels := map[string]string{"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "bench"}
 	selector := map[string]string{"app.kubernetes.io/name": name}
 	app := testsupport.ALBApp(ns, name)
@@ -94,7 +127,56 @@ func newWorkload(ns, name string) *workload {
 	app.Ingress.Annotations[awslb.ALBAnnotationPrefix+"scheme"] = "internet-facing"
 	app.Ingress.Annotations[awslb.AnnotationALBHealthCheckPath] = "/healthz"
 	app.Ingress.Spec.Rules[0].Host = name + "." + ns + ".example.com"
-	return &workload{Deployment: d, Service: app.Service, Ingress: app.Ingress}
+	w := &workload{Kind: kind, Service: app.Service, Ingress: app.Ingress}
+	// The other kinds get the same pod template, replicas and selector.
+	meta := metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels}
+	switch kind {
+	case views.Deployment:
+		w.Deployment = d
+	case views.StatefulSet:
+		w.StatefulSet = &appsv1.StatefulSet{ObjectMeta: meta, Spec: appsv1.StatefulSetSpec{
+			Replicas: d.Spec.Replicas, Selector: d.Spec.Selector, Template: d.Spec.Template, ServiceName: name,
+		}}
+	case views.DaemonSet:
+		w.DaemonSet = &appsv1.DaemonSet{ObjectMeta: meta, Spec: appsv1.DaemonSetSpec{
+			Selector: d.Spec.Selector, Template: d.Spec.Template,
+		}}
+	case views.Rollout:
+		w.Rollout = newRollout(meta, d)
+	}
+	return w
+}
+
+// newRollout is an Argo Rollout with its own pod template (d's) and a
+// canary strategy of weights and timed pauses, as Argo Rollouts' examples have.
+func newRollout(meta metav1.ObjectMeta, d *appsv1.Deployment) *unstructured.Unstructured {
+	template, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&d.Spec.Template)
+	if err != nil {
+		panic(err) // a typed pod template always converts
+	}
+	selector, err := runtime.DefaultUnstructuredConverter.ToUnstructured(d.Spec.Selector)
+	if err != nil {
+		panic(err)
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"spec": map[string]any{
+			"replicas":             int64(*d.Spec.Replicas),
+			"revisionHistoryLimit": int64(10),
+			"selector":             selector,
+			"template":             template,
+			"strategy": map[string]any{"canary": map[string]any{"steps": []any{
+				map[string]any{"setWeight": int64(20)},
+				map[string]any{"pause": map[string]any{"duration": "30s"}},
+				map[string]any{"setWeight": int64(50)},
+				map[string]any{"pause": map[string]any{"duration": "30s"}},
+			}}},
+		},
+	}}
+	u.SetGroupVersionKind(views.RolloutGVK)
+	u.SetNamespace(meta.Namespace)
+	u.SetName(meta.Name)
+	u.SetLabels(meta.Labels)
+	return u
 }
 
 // create sends the fleet to the API server with the (unthrottled) admin
@@ -109,7 +191,7 @@ func (f *fleet) create(ctx context.Context, c client.Client, workers int) error 
 	var objs []client.Object
 	for _, ns := range f.Namespaces {
 		for _, w := range f.Workloads[ns.Name] {
-			objs = append(objs, w.Service, w.Ingress, w.Deployment)
+			objs = append(objs, w.Service, w.Ingress, w.object())
 		}
 	}
 	return parallel(ctx, workers, len(objs), func(i int) error { return c.Create(ctx, objs[i]) })

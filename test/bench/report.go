@@ -37,12 +37,12 @@ const (
 	maxMemRatio        = 1.0
 	maxWebhookP99      = 10 * time.Millisecond
 	maxCertWrites      = 2 // per install: the certificate into its Secret, the CA into the webhook configuration
-	designWritesPerDep = 4 // apply, GracefulDrain create, its status, the DrainSettingsApplied Event
+	designWritesPerDep = 4 // per workload of any kind: apply, GracefulDrain create, its status, the DrainSettingsApplied Event
 	designWritesPerNS  = 2 // the readiness-gate label apply and its Event
 )
 
 // certificateResources are the objects the certificate keeper writes, once
-// per install rather than per Deployment.
+// per install rather than per workload.
 var certificateResources = map[string]bool{"secrets": true, "mutatingwebhookconfigurations": true}
 
 // target is one checked figure.
@@ -55,7 +55,7 @@ type target struct {
 // the targets, and returns the targets missed.
 func printResults(out io.Writer, c config, r *results) []string {
 	n := float64(r.n)
-	namespaces := r.n / deploysPerNamespace
+	namespaces := r.n / workloadsPerNamespace
 	far := r.end.Add(time.Hour)
 	opConverge := r.converged.Sub(r.opStart).Seconds()
 	floorSeconds := r.floorEnd.Sub(r.floorStart).Seconds()
@@ -82,8 +82,9 @@ func printResults(out io.Writer, c config, r *results) []string {
 	memRatio := r.opPeakRSS / r.barePeakRSS
 
 	host, _ := os.Hostname()
-	fmt.Fprintf(out, "\ngracefuldrain bench: N=%d Deployments in %d namespaces (each with a Service, an ALB Ingress with ip targets, and %d running pods)\n",
+	fmt.Fprintf(out, "\ngracefuldrain bench: N=%d workloads in %d namespaces (each with a Service, an ALB Ingress with ip targets, and %d running pods)\n",
 		r.n, namespaces, c.pods)
+	fmt.Fprintf(out, "kinds: %s per namespace (KINDS=%s), %s in all\n", c.mix, c.mix.flag(), c.mix.totals(r.n))
 	fmt.Fprintf(out, "client qps %g, burst %d, %d reconcile workers / floor workers; host %s, %d CPUs, %s\n",
 		c.qps, c.burst, c.concurrency, host, runtime.NumCPU(), runtime.Version())
 	fmt.Fprintf(out, "GC: operator GOGC=%.0f GOMEMLIMIT=%s, bare manager GOGC=%.0f GOMEMLIMIT=%s (the bare manager runs with the operator's)\n",
@@ -99,7 +100,7 @@ func printResults(out io.Writer, c config, r *results) []string {
 	fmt.Fprintf(tw, "API requests until drained (reads and writes)\t%d\t%d\t%.2f\t\n", opRequests.total(), floorRequests.total(), float64(opRequests.total())/float64(max(1, floorRequests.total())))
 	fmt.Fprintf(tw, "writes until drained\t%d\t%d\t%.2f\t\n", opWrites.total(), floorWrites.total(), float64(opWrites.total())/float64(max(1, floorWrites.total())))
 	fmt.Fprintf(tw, "  of which the webhook certificate (once per install)\t%d\t0\t\t\n", certWrites)
-	fmt.Fprintf(tw, "writes per Deployment (without the certificate)\t%.2f\t%.2f\t\t\n", writesPerDeploy, float64(floorWrites.total())/n)
+	fmt.Fprintf(tw, "writes per workload (without the certificate)\t%.2f\t%.2f\t\t\n", writesPerDeploy, float64(floorWrites.total())/n)
 	fmt.Fprintf(tw, "  of which Events\t%.2f\t0\t\t\n", float64(eventWrites)/n)
 	fmt.Fprintf(tw, "peak RSS (MiB)\t%.1f\t%.1f\t%.2f\t\n", r.opPeakRSS/mib, r.barePeakRSS/mib, memRatio)
 	fmt.Fprintf(tw, "RSS at end (MiB)\t%.1f\t%.1f\t%.2f\t\n", r.opRSS/mib, r.bareRSS/mib, r.opRSS/r.bareRSS)
@@ -107,7 +108,7 @@ func printResults(out io.Writer, c config, r *results) []string {
 	fmt.Fprintf(tw, "heap in use at end (MiB)\t%.1f\t\t\t\n", r.opHeapEnd/mib)
 	fmt.Fprintf(tw, "CPU (s)\t%.1f\t%.1f\t\t\n", r.opCPU, r.bareCPU)
 	fmt.Fprintf(tw, "writes converged->drained\t%d\t\t\t\n", settleWrites.total())
-	fmt.Fprintf(tw, "steady-state writes (%.0fs: a forced resync of %.0f Deployment reconciles, the admission reviews)\t%d\t\t\t\n",
+	fmt.Fprintf(tw, "steady-state writes (%.0fs: a forced resync of %.0f workload reconciles, the admission reviews)\t%d\t\t\t\n",
 		r.end.Sub(r.drained).Seconds(), r.resyncReconciles, steadyWrites.total())
 	tw.Flush()
 
@@ -153,7 +154,7 @@ func printResults(out io.Writer, c config, r *results) []string {
 
 	targets := []target{
 		{"steady-state writes", "0", fmt.Sprint(steadyWrites.total()), steadyWrites.total() == 0},
-		{"writes per Deployment", fmt.Sprintf("<= %.2f (design minimum with Events)", designWrites), fmt.Sprintf("%.2f", writesPerDeploy), writesPerDeploy <= designWrites+1e-9},
+		{"writes per workload", fmt.Sprintf("<= %.2f (design minimum with Events)", designWrites), fmt.Sprintf("%.2f", writesPerDeploy), writesPerDeploy <= designWrites+1e-9},
 		{"webhook certificate writes", fmt.Sprintf("<= %d", maxCertWrites), fmt.Sprint(certWrites), certWrites <= maxCertWrites},
 		{"convergence ratio", fmt.Sprintf("<= %.1f", maxConvergeRatio), fmt.Sprintf("%.2f", convergeRatio), convergeRatio <= maxConvergeRatio},
 		{"memory ratio (same GC settings)", fmt.Sprintf("<= %.1f", maxMemRatio), fmt.Sprintf("%.2f", memRatio), memRatio <= maxMemRatio && r.opGOGC == r.bareGOGC && r.opMemLimit == r.bareMemLimit},

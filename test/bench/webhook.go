@@ -125,18 +125,27 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 	return sorted[max(0, min(i, len(sorted)-1))]
 }
 
-// webhookEndpoint reads the URL and CA bundle the API server would use from
-// the install's MutatingWebhookConfiguration, once the manager has injected
-// its CA.
+// deploymentWebhookPath is where the manager serves Deployments' admissions
+// (one webhook per workload kind in the install's configuration).
+const deploymentWebhookPath = "/mutate-apps-v1-deployment"
+
+// webhookEndpoint reads the URL and CA bundle the API server would use for a
+// Deployment from the install's MutatingWebhookConfiguration, once the
+// manager has injected its CA.
 func webhookEndpoint(ctx context.Context, c client.Client) (string, *x509.CertPool, error) {
 	var cfg admissionregistrationv1.MutatingWebhookConfiguration
 	if err := c.Get(ctx, types.NamespacedName{Name: localinstall.Configuration}, &cfg); err != nil {
 		return "", nil, err
 	}
-	if len(cfg.Webhooks) != 1 || cfg.Webhooks[0].ClientConfig.URL == nil {
-		return "", nil, fmt.Errorf("MutatingWebhookConfiguration %s: want one webhook with a URL", cfg.Name)
+	var cc *admissionregistrationv1.WebhookClientConfig
+	for i := range cfg.Webhooks {
+		if u := cfg.Webhooks[i].ClientConfig.URL; u != nil && strings.HasSuffix(*u, deploymentWebhookPath) {
+			cc = &cfg.Webhooks[i].ClientConfig
+		}
 	}
-	cc := cfg.Webhooks[0].ClientConfig
+	if cc == nil {
+		return "", nil, fmt.Errorf("MutatingWebhookConfiguration %s: no webhook with a URL ending in %s", cfg.Name, deploymentWebhookPath)
+	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(cc.CABundle) {
 		return "", nil, fmt.Errorf("MutatingWebhookConfiguration %s has no CA bundle yet", cfg.Name)

@@ -15,9 +15,11 @@ limitations under the License.
 */
 
 // bare is the memory floor of `make bench`: a controller-runtime manager that
-// caches the same kinds as gracefuldrain (Deployments, Services, Ingresses,
-// IngressClasses, Namespaces, Pods, GracefulDrains) with default caching and
-// no logic. It prints "SYNCED" once every informer has listed, then idles
+// caches the same kinds as gracefuldrain (Deployments, StatefulSets,
+// DaemonSets, Services, Ingresses, IngressClasses, Namespaces, Pods, Nodes,
+// GracefulDrains, CustomResourceDefinitions as metadata, and with --rollouts
+// Argo Rollouts as unstructured objects, as the operator reads them) with
+// default caching and no logic. It prints "SYNCED" once every informer has listed, then idles
 // until it is stopped, so the bench can read its peak RSS (VmHWM).
 package main
 
@@ -29,6 +31,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -37,18 +42,20 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	views "github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 func main() {
 	metricsAddr := flag.String("metrics-bind-address", "0", "Prometheus endpoint")
+	rollouts := flag.Bool("rollouts", false, "cache Argo Rollouts too (the operator does whenever their CRD exists)")
 	flag.Parse()
-	if err := run(*metricsAddr); err != nil {
+	if err := run(*metricsAddr, *rollouts); err != nil {
 		fmt.Fprintln(os.Stderr, "bare:", err)
 		os.Exit(1)
 	}
 }
 
-func run(metricsAddr string) error {
+func run(metricsAddr string, rollouts bool) error {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
 	utilruntime.Must(gdv1.AddToScheme(scheme))
@@ -65,9 +72,20 @@ func run(metricsAddr string) error {
 		return err
 	}
 	ctx := ctrl.SetupSignalHandler()
+	// What the operator's cache holds (controllers/setup.go, watches.go,
+	// crds.go, sleepmethod.go): its workload kinds, what points at them, their
+	// pods, the nodes (kubelet versions) and CRDs' metadata (optional kinds).
+	crds := &metav1.PartialObjectMetadata{}
+	crds.SetGroupVersionKind(apiextensionsv1.SchemeGroupVersion.WithKind("CustomResourceDefinition"))
 	kinds := []client.Object{
-		&appsv1.Deployment{}, &corev1.Service{}, &networkingv1.Ingress{}, &networkingv1.IngressClass{},
-		&corev1.Namespace{}, &corev1.Pod{}, &gdv1.GracefulDrain{},
+		&appsv1.Deployment{}, &appsv1.StatefulSet{}, &appsv1.DaemonSet{},
+		&corev1.Service{}, &networkingv1.Ingress{}, &networkingv1.IngressClass{},
+		&corev1.Namespace{}, &corev1.Pod{}, &corev1.Node{}, &gdv1.GracefulDrain{}, crds,
+	}
+	if rollouts {
+		r := &unstructured.Unstructured{}
+		r.SetGroupVersionKind(views.RolloutGVK)
+		kinds = append(kinds, r)
 	}
 	for _, k := range kinds {
 		// Registering before Start: the informers start with the manager.
