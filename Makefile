@@ -67,7 +67,7 @@ e2e: build ## Rollouts under load through a simulated ALB, operator off and on (
 	hack/e2e.sh
 
 .PHONY: bench
-bench: build ## Convergence, API requests and memory at N Deployments (default 1000) against the floors (test/bench).
+bench: build ## Convergence, API requests and memory at N workloads mixed across the kinds (default 1000; KINDS picks the mix) against the floors (test/bench).
 	hack/bench.sh
 
 .PHONY: test-faults
