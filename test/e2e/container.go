@@ -23,6 +23,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,11 +39,12 @@ type Container struct {
 	Addr        string // ip:port
 	ServiceTime time.Duration
 
-	mu      sync.Mutex
-	srv     *http.Server
-	started chan struct{} // closed when listening (or when start failed)
-	stopped bool
-	err     error
+	inFlight atomic.Int32 // requests being served: a test's condition, not the model's
+	mu       sync.Mutex
+	srv      *http.Server
+	started  chan struct{} // closed when listening (or when start failed)
+	stopped  bool
+	err      error
 }
 
 // Start makes the server listen after startup (wall time) and serve until
@@ -73,6 +75,8 @@ func (c *Container) Start(startup time.Duration, listening func(time.Time)) {
 }
 
 func (c *Container) serve(w http.ResponseWriter, _ *http.Request) {
+	c.inFlight.Add(1)
+	defer c.inFlight.Add(-1)
 	if c.ServiceTime > 0 {
 		time.Sleep(c.ServiceTime)
 	}

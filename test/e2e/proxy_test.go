@@ -112,7 +112,11 @@ func TestContainerTerminateRefusesNewFinishesInFlight(t *testing.T) {
 		_ = resp.Body.Close()
 		inFlight <- resp.StatusCode
 	}()
-	time.Sleep(50 * time.Millisecond) // the request is now inside its 300 ms of service time
+	if err := WaitFor(t.Context(), "request in flight", 2*time.Second, time.Millisecond, func() (bool, error) {
+		return c.inFlight.Load() == 1, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() { done <- c.Terminate(t.Context()) }()
 	if err := WaitFor(t.Context(), "listener closed", 2*time.Second, 5*time.Millisecond, func() (bool, error) {
