@@ -47,19 +47,24 @@ type warningTransition struct {
 	eventReason string // the Event's reason
 	action      string // the Event's action: what the operator was doing
 	logMessage  string // the log line; "" when the problem is logged where it happens
+	// heldDuringRollout: pods that are not ready yet are expected while a
+	// rollout is in progress (a new workload's first pods are starting), so
+	// the Warning waits until the rollout is over or stalled, and is emitted
+	// once per reason, not again for every new pod count in its message.
+	heldDuringRollout bool
 }
 
 // warningTransitions is every problem the operator reports with a Warning Event.
 var warningTransitions = []warningTransition{
-	{gdv1.ConditionPlanApplied, gdv1.ReasonInvalidConfiguration, gdv1.ReasonInvalidConfiguration, "Validate", ""}, // logged per value, below
-	{gdv1.ConditionHooksProtected, gdv1.ReasonCustomPreStopHook, gdv1.ReasonCustomPreStopHook, "Plan", "custom preStop hook kept"},
-	{gdv1.ConditionReadinessGates, gdv1.ReasonGateLabelOverridden, gdv1.ReasonGateLabelOverridden, "Plan", "readiness-gate label set to another value, left alone"},
-	{gdv1.ConditionPlanApplied, gdv1.ReasonApplyFailed, gdv1.ReasonApplyFailed, "ApplyDrainPlan", ""}, // logged with the error
-	{gdv1.ConditionConflict, gdv1.ReasonConflict, gdv1.ReasonConflict, "ApplyDrainPlan", "stopped re-applying drain settings: another field manager keeps reverting them"},
-	{gdv1.ConditionReadinessGates, gdv1.ReasonNoGateInjector, gdv1.ReasonNoGateInjector, "CheckReadinessGates", "pods created after the readiness-gate label have no gate"},
-	{gdv1.ConditionTargetPorts, gdv1.ReasonTargetPortUnresolved, gdv1.ReasonTargetPortUnresolved, "Discover", "Service targetPort matches no container port"},
-	{gdv1.ConditionServing, gdv1.ReasonNoReadyPods, gdv1.ReasonNoReadyPods, "CheckServing", "workload behind a load balancer is not serving"},
-	{gdv1.ConditionServing, gdv1.ReasonLivenessRestarts, gdv1.ReasonLivenessRestarts, "CheckServing", "workload behind a load balancer is not serving"},
+	{gdv1.ConditionPlanApplied, gdv1.ReasonInvalidConfiguration, gdv1.ReasonInvalidConfiguration, "Validate", "", false}, // logged per value, below
+	{gdv1.ConditionHooksProtected, gdv1.ReasonCustomPreStopHook, gdv1.ReasonCustomPreStopHook, "Plan", "custom preStop hook kept", false},
+	{gdv1.ConditionReadinessGates, gdv1.ReasonGateLabelOverridden, gdv1.ReasonGateLabelOverridden, "Plan", "readiness-gate label set to another value, left alone", false},
+	{gdv1.ConditionPlanApplied, gdv1.ReasonApplyFailed, gdv1.ReasonApplyFailed, "ApplyDrainPlan", "", false}, // logged with the error
+	{gdv1.ConditionConflict, gdv1.ReasonConflict, gdv1.ReasonConflict, "ApplyDrainPlan", "stopped re-applying drain settings: another field manager keeps reverting them", false},
+	{gdv1.ConditionReadinessGates, gdv1.ReasonNoGateInjector, gdv1.ReasonNoGateInjector, "CheckReadinessGates", "pods created after the readiness-gate label have no gate", false},
+	{gdv1.ConditionTargetPorts, gdv1.ReasonTargetPortUnresolved, gdv1.ReasonTargetPortUnresolved, "Discover", "Service targetPort matches no container port", false},
+	{gdv1.ConditionServing, gdv1.ReasonNoReadyPods, gdv1.ReasonNoReadyPods, "CheckServing", "workload behind a load balancer is not serving", true},
+	{gdv1.ConditionServing, gdv1.ReasonLivenessRestarts, gdv1.ReasonLivenessRestarts, "CheckServing", "workload behind a load balancer is not serving", true},
 }
 
 // recordWarnings emits a Warning Event on obj, and a log line, for each
@@ -68,6 +73,9 @@ func (r *WorkloadReconciler) recordWarnings(ctx context.Context, obj client.Obje
 	logger := log.FromContext(ctx)
 	for _, t := range warningTransitions {
 		c, changed := transitioned(old, cur, t.condition, t.reason)
+		if t.heldDuringRollout {
+			c, changed = transitionedAfterRollout(old, cur, t.condition, t.reason)
+		}
 		if !changed {
 			continue
 		}
@@ -93,4 +101,21 @@ func transitioned(old, cur gdv1.GracefulDrainStatus, condType, reason string) (*
 	}
 	prev := meta.FindStatusCondition(old.Conditions, condType)
 	return c, prev == nil || prev.Reason != c.Reason || prev.Message != c.Message
+}
+
+// transitionedAfterRollout is transitioned for the problems held during a
+// rollout: the condition has the reason, no rollout is in progress, and it
+// did not have the reason already when no rollout was in progress.
+func transitionedAfterRollout(old, cur gdv1.GracefulDrainStatus, condType, reason string) (*metav1.Condition, bool) {
+	c := meta.FindStatusCondition(cur.Conditions, condType)
+	if c == nil || c.Reason != reason || rolloutInProgress(cur) {
+		return nil, false
+	}
+	prev := meta.FindStatusCondition(old.Conditions, condType)
+	return c, prev == nil || prev.Reason != c.Reason || rolloutInProgress(old)
+}
+
+func rolloutInProgress(s gdv1.GracefulDrainStatus) bool {
+	c := meta.FindStatusCondition(s.Conditions, gdv1.ConditionRolledOut)
+	return c != nil && c.Reason == gdv1.ReasonRolloutInProgress
 }
