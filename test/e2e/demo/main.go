@@ -130,8 +130,8 @@ func run() int {
 	kubectl("get", "deploy", "-n", on.NS, "demo-nginx-deployment", "-o",
 		"jsonpath=terminationGracePeriodSeconds: {.spec.template.spec.terminationGracePeriodSeconds}{\"\\n\"}preStop: {.spec.template.spec.containers[0].lifecycle.preStop}{\"\\n\"}readinessProbe: {.spec.template.spec.containers[0].readinessProbe}{\"\\n\"}")
 	step("Events from gracefuldrain")
-	kubectl("get", "events", "-n", on.NS, "--field-selector", "involvedObject.name=demo-nginx-deployment,source!=deployment-controller",
-		"--sort-by=.lastTimestamp", "-o", "custom-columns=KIND:.involvedObject.kind,REASON:.reason,FROM:.source.component,MESSAGE:.message")
+	kubectl("get", "events", "--all-namespaces", "--field-selector", "reportingComponent=gracefuldrain",
+		"--sort-by=.lastTimestamp", "-o", "custom-columns=TYPE:.type,REASON:.reason,KIND:.involvedObject.kind,OBJECT:.involvedObject.name,MESSAGE:.message")
 
 	ready := readyCondition(ctx, env.Kubectl, env.CP.Kubeconfig, on.NS)
 	fmt.Printf("\nDEMO requests_off=%d errors_off=%d requests_on=%d errors_on=%d ready=%s\n",
