@@ -72,10 +72,11 @@ var warningTransitions = []warningTransition{
 func (r *WorkloadReconciler) recordWarnings(ctx context.Context, obj client.Object, old, cur gdv1.GracefulDrainStatus, problems []invalid.Setting) {
 	logger := log.FromContext(ctx)
 	for _, t := range warningTransitions {
-		c, changed := transitioned(old, cur, t.condition, t.reason)
+		check := transitioned
 		if t.heldDuringRollout {
-			c, changed = transitionedAfterRollout(old, cur, t.condition, t.reason)
+			check = transitionedAfterRollout
 		}
+		c, changed := check(old, cur, t.condition, t.reason)
 		if !changed {
 			continue
 		}
