@@ -18,10 +18,10 @@ package controllers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
+	"github.com/go-logr/logr"
 	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -33,6 +33,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/drain"
+	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/report"
 )
 
@@ -68,7 +69,23 @@ func (h *DrainWebhook) Path() string { return h.kind.webhookPath }
 
 // Register serves the webhook on the server.
 func (h *DrainWebhook) Register(server webhook.Server) {
-	server.Register(h.Path(), &webhook.Admission{Handler: h})
+	server.Register(h.Path(), h.Webhook())
+}
+
+// Webhook is the handler as controller-runtime serves it over HTTP.
+func (h *DrainWebhook) Webhook() *webhook.Admission {
+	return &webhook.Admission{Handler: h, LogConstructor: admissionLogger}
+}
+
+// admissionLogger is the logger controller-runtime hands each admission:
+// just the request's ID, instead of its default six values, which it encodes
+// twice per request even when nothing is logged. The handler's own lines name
+// the kind, namespace, name, operation and user.
+func admissionLogger(base logr.Logger, req *admission.Request) logr.Logger {
+	if req == nil {
+		return base
+	}
+	return base.WithValues("requestID", req.UID)
 }
 
 // One webhook per workload kind, each the same handler (workloadKind.webhookPath).
@@ -86,16 +103,21 @@ func (h *DrainWebhook) Handle(ctx context.Context, req admission.Request) admiss
 }
 
 func (h *DrainWebhook) handle(ctx context.Context, req admission.Request) (admission.Response, string) {
-	logger := log.FromContext(ctx).WithValues("kind", h.kind.kind, "namespace", req.Namespace, "name", req.Name, "operation", req.Operation)
+	// Built only when something is logged: most admissions log nothing, and
+	// a logger with values costs an allocation of its own (the webhook's
+	// allocations are what its tail latency under a burst of deploys follows).
+	logger := func() logr.Logger {
+		return log.FromContext(ctx).WithValues("kind", h.kind.kind, "namespace", req.Namespace, "name", req.Name, "operation", req.Operation)
+	}
 	obj := h.kind.newObject()
 	if err := h.decoder.DecodeRaw(req.Object, obj); err != nil {
-		logger.Error(err, "admission request unreadable; allowed unchanged")
+		logger().Error(err, "admission request unreadable; allowed unchanged")
 		return admission.Allowed("gracefuldrain could not read the object; allowed unchanged"), admissionError
 	}
 	obj.SetNamespace(req.Namespace) // a CREATE may leave it to the request
 	w, err := h.kind.view(ctx, h.reader, obj)
 	if err != nil {
-		logger.Error(err, "admission request's pod template unreadable; allowed unchanged")
+		logger().Error(err, "admission request's pod template unreadable; allowed unchanged")
 		return admission.Allowed("gracefuldrain could not read the pod template; allowed unchanged"), admissionError
 	}
 	if w.Template == nil || w.TemplateFrom != "" {
@@ -106,7 +128,7 @@ func (h *DrainWebhook) handle(ctx context.Context, req admission.Request) (admis
 	if req.Operation == admissionv1.Update {
 		old := h.kind.newObject()
 		if err := h.decoder.DecodeRaw(req.OldObject, old); err != nil {
-			logger.Error(err, "admission request's old object unreadable; allowed unchanged")
+			logger().Error(err, "admission request's old object unreadable; allowed unchanged")
 			return admission.Allowed("gracefuldrain could not read the old object; allowed unchanged"), admissionError
 		}
 		// Only a write that starts a rollout anyway carries the plan: the
@@ -118,7 +140,7 @@ func (h *DrainWebhook) handle(ctx context.Context, req admission.Request) (admis
 	var ns corev1.Namespace
 	if err := h.reader.Get(ctx, types.NamespacedName{Name: req.Namespace}, &ns); err != nil {
 		if !apierrors.IsNotFound(err) {
-			logger.Error(err, "reading the namespace; allowed unchanged")
+			logger().Error(err, "reading the namespace; allowed unchanged")
 			return admission.Allowed("gracefuldrain could not read the namespace; allowed unchanged"), admissionError
 		}
 		return admission.Allowed("namespace not known yet"), admissionSkipped
@@ -128,7 +150,7 @@ func (h *DrainWebhook) handle(ctx context.Context, req admission.Request) (admis
 	}
 	neighbours, err := neighbours(ctx, h.reader, h.shared.targetGroupBindings, w)
 	if err != nil {
-		logger.Error(err, "reading the workload's Services and load balancers; allowed unchanged")
+		logger().Error(err, "reading the workload's Services and load balancers; allowed unchanged")
 		return admission.Allowed("gracefuldrain could not read the load balancers; allowed unchanged"), admissionError
 	}
 	decision := drain.Decide(drain.Input{Workload: w, Namespace: &ns, Neighbours: neighbours, Defaults: h.shared.defaults(h.opts.Defaults), ForceAudit: h.opts.ForceAudit})
@@ -138,17 +160,14 @@ func (h *DrainWebhook) handle(ctx context.Context, req admission.Request) (admis
 	case len(decision.Pending) == 0:
 		return admission.Allowed("carries the drain plan"), admissionUnchanged
 	}
-	if err := h.kind.mutate(obj, w, decision.Plan); err != nil {
-		logger.Error(err, "putting the plan into the write; allowed unchanged")
-		return admission.Allowed("gracefuldrain could not change the object; allowed unchanged"), admissionError
+	patch := plan.MutationPatch(w, decision.Plan)
+	if len(patch) == 0 {
+		return admission.Allowed("no pod template to change"), admissionSkipped
 	}
-	mutated, err := json.Marshal(obj)
-	if err != nil {
-		logger.Error(err, "encoding the mutated object; allowed unchanged")
-		return admission.Allowed("gracefuldrain could not encode the object; allowed unchanged"), admissionError
+	if debug := log.FromContext(ctx).V(1); debug.Enabled() {
+		logger().V(1).Info("put the drain plan into the write", "user", req.UserInfo.Username, "changes", report.DescribeChanges(decision.Pending))
 	}
-	logger.V(1).Info("put the drain plan into the write", "user", req.UserInfo.Username, "changes", report.DescribeChanges(decision.Pending))
-	resp := admission.PatchResponseFromRaw(req.Object.Raw, mutated)
+	resp := admission.Patched("", patch...)
 	// The writer sees what changed, as kubectl, Helm and Argo CD print
 	// admission warnings. No Event: an admission sends no API request, and
 	// a GitOps tool re-applying every few seconds would flood the Events.

@@ -50,8 +50,6 @@ type workloadKind struct {
 	// applyPlan sends the plan by server-side apply to where the template
 	// lives and returns the workload's generation after it.
 	applyPlan func(ctx context.Context, c client.Client, w workload.Workload, p plan.Plan) (int64, error)
-	// mutate puts the plan into an object being admitted (its view w).
-	mutate func(o client.Object, w workload.Workload, p plan.Plan) error
 	// ownerOfPod names the workload of the kind a pod belongs to, if any.
 	ownerOfPod func(pod client.Object) (string, bool)
 	// webhookPath is where the kind's admission webhook is served; the
@@ -81,7 +79,6 @@ var deployments = &workloadKind{
 		}
 		return generationOr(applied.Generation, w.Generation), nil
 	},
-	mutate:      mutateTyped,
 	ownerOfPod:  ownerThroughReplicaSet(appsv1.DefaultDeploymentUniqueLabelKey),
 	webhookPath: "/mutate-apps-v1-deployment",
 }
@@ -104,7 +101,6 @@ var statefulSets = &workloadKind{
 		}
 		return generationOr(applied.Generation, w.Generation), nil
 	},
-	mutate:      mutateTyped,
 	ownerOfPod:  ownerDirectly("StatefulSet"),
 	webhookPath: "/mutate-apps-v1-statefulset",
 }
@@ -127,7 +123,6 @@ var daemonSets = &workloadKind{
 		}
 		return generationOr(applied.Generation, w.Generation), nil
 	},
-	mutate:      mutateTyped,
 	ownerOfPod:  ownerDirectly("DaemonSet"),
 	webhookPath: "/mutate-apps-v1-daemonset",
 }
@@ -189,9 +184,6 @@ var rollouts = &workloadKind{
 		}
 		return w.Generation + 1, nil // a template change bumps it by one
 	},
-	mutate: func(o client.Object, w workload.Workload, p plan.Plan) error {
-		return plan.MutateRollout(o.(*unstructured.Unstructured), w, p)
-	},
 	ownerOfPod:  ownerThroughReplicaSet(workload.RolloutPodTemplateHashLabel),
 	webhookPath: "/mutate-argoproj-io-v1alpha1-rollout",
 }
@@ -219,13 +211,6 @@ func listTyped[T any, P interface {
 		}
 		return out, nil
 	}
-}
-
-// mutateTyped: a typed workload's view shares its memory, so the plan goes
-// straight into the object.
-func mutateTyped(_ client.Object, w workload.Workload, p plan.Plan) error {
-	plan.Mutate(w, p)
-	return nil
 }
 
 // generationOr is the generation the apply answered with, else one more than

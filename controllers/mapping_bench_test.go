@@ -128,6 +128,7 @@ func benchReconciler(b *testing.B, objs map[schema.GroupVersionKind][]runtime.Ob
 	mapper := meta.NewDefaultRESTMapper(nil)
 	for _, gvk := range []schema.GroupVersionKind{
 		appsv1.SchemeGroupVersion.WithKind("Deployment"), corev1.SchemeGroupVersion.WithKind("Service"),
+		appsv1.SchemeGroupVersion.WithKind("StatefulSet"), appsv1.SchemeGroupVersion.WithKind("DaemonSet"),
 		networkingv1.SchemeGroupVersion.WithKind("Ingress"), corev1.SchemeGroupVersion.WithKind("Pod"),
 		gdv1.GroupVersion.WithKind("GracefulDrain"),
 	} {
@@ -135,6 +136,7 @@ func benchReconciler(b *testing.B, objs map[schema.GroupVersionKind][]runtime.Ob
 	}
 	for _, gvk := range []schema.GroupVersionKind{
 		networkingv1.SchemeGroupVersion.WithKind("IngressClass"), corev1.SchemeGroupVersion.WithKind("Namespace"),
+		corev1.SchemeGroupVersion.WithKind("Node"),                                       // CacheOptions slims Nodes
 		{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}, // CacheOptions watches one CRD's metadata
 	} {
 		mapper.Add(gvk, meta.RESTScopeRoot)
@@ -176,6 +178,9 @@ func benchReconciler(b *testing.B, objs map[schema.GroupVersionKind][]runtime.Ob
 		b.Fatal(err)
 	}
 	go func() { _ = c.Start(ctx) }()
+	if !c.WaitForCacheSync(ctx) {
+		b.Fatal("cache not synced")
+	}
 	for _, o := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}, &networkingv1.Ingress{}, &networkingv1.IngressClass{}} {
 		if _, err := c.GetInformer(ctx, o); err != nil { // blocks until listed
 			b.Fatal(err)

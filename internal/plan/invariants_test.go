@@ -22,10 +22,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
@@ -60,6 +63,12 @@ func checkInvariants(g Gomega, in Input, p Plan) {
 	mutated := workload.OfDeployment(in.Workload.Object.DeepCopyObject().(*appsv1.Deployment))
 	Mutate(mutated, p)
 	g.Expect(withoutSharedProbeRemovals(Changes(mutated, p), mutated)).To(BeEmpty(), "pending after Mutate")
+	// It answers with MutationPatch, which the API server applies to the
+	// object's JSON: the same object as Mutate's.
+	admitted := workload.OfDeployment(in.Workload.Object.DeepCopyObject().(*appsv1.Deployment))
+	var patched appsv1.Deployment
+	g.Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(applyPatch(g, in.Workload.Object, MutationPatch(admitted, p)), &patched)).To(Succeed())
+	g.Expect(equality.Semantic.DeepEqual(&patched, mutated.Object)).To(BeTrue(), "patched as Mutate: %s", cmp.Diff(mutated.Object, &patched))
 
 	g.Expect(p.Containers).To(HaveLen(len(spec.Containers)))
 	for i, cp := range p.Containers {

@@ -20,9 +20,15 @@ import (
 	"encoding/json"
 	"testing"
 
+	jsonpatchapply "github.com/evanphx/json-patch/v5"
 	. "github.com/onsi/gomega"
+	"gomodules.xyz/jsonpatch/v2"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/discovery"
 	"github.com/gracefuldrain/gracefuldrain/internal/workload"
@@ -58,10 +64,11 @@ func TestApplyConfigurationPerKind(t *testing.T) {
 	}
 }
 
-// MutateRollout writes back exactly the drain fields into an unstructured
-// Rollout: afterwards its view has nothing pending, and the rest of the
-// object (image, env, strategy) is as it was.
-func TestMutateRollout(t *testing.T) {
+// MutationPatch, applied to an Argo Rollout as the API server applies a
+// webhook's patch, sets exactly the drain fields: afterwards its view has
+// nothing pending, and the rest of the object (image, env, strategy, and a
+// field this build does not know) is as it was.
+func TestMutationPatchRollout(t *testing.T) {
 	g := NewWithT(t)
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
@@ -73,7 +80,7 @@ func TestMutateRollout(t *testing.T) {
 				"spec": map[string]any{
 					"terminationGracePeriodSeconds": int64(30),
 					"containers": []any{map[string]any{
-						"name": "app", "image": "example/web:2",
+						"name": "app", "image": "example/web:2", "fieldFromANewerAPIServer": "kept",
 						"env":   []any{map[string]any{"name": "MODE", "value": "prod"}},
 						"ports": []any{map[string]any{"containerPort": int64(8080)}},
 					}},
@@ -81,22 +88,102 @@ func TestMutateRollout(t *testing.T) {
 			},
 		},
 	}}
-	before := u.DeepCopy()
 	w, err := workload.OfRollout(u, nil)
 	g.Expect(err).NotTo(HaveOccurred())
 	p := Compute(Input{Workload: w, Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: ruleSettings()})
 	g.Expect(Changes(w, p)).To(HaveLen(3))
-	g.Expect(MutateRollout(u, w, p)).To(Succeed())
 
-	after, err := workload.OfRollout(u, nil)
+	patched := &unstructured.Unstructured{Object: applyPatch(g, u.Object, MutationPatch(w, p))}
+	after, err := workload.OfRollout(patched, nil)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(Changes(after, p)).To(BeEmpty(), "nothing pending once written back")
-	c, _, _ := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
+	g.Expect(Changes(after, p)).To(BeEmpty(), "nothing pending once patched")
+	c, _, _ := unstructured.NestedSlice(patched.Object, "spec", "template", "spec", "containers")
 	g.Expect(c[0]).To(HaveKeyWithValue("image", "example/web:2"))
+	g.Expect(c[0]).To(HaveKeyWithValue("fieldFromANewerAPIServer", "kept"))
 	g.Expect(c[0]).To(HaveKey("env"))
 	g.Expect(c[0]).To(HaveKey("lifecycle"))
 	g.Expect(c[0]).To(HaveKey("readinessProbe"))
-	g.Expect(u.Object["spec"].(map[string]any)["strategy"]).To(Equal(before.Object["spec"].(map[string]any)["strategy"]))
-	seconds, _, _ := unstructured.NestedInt64(u.Object, "spec", "template", "spec", "terminationGracePeriodSeconds")
+	strategy, _ := json.Marshal(patched.Object["spec"].(map[string]any)["strategy"])
+	g.Expect(strategy).To(MatchJSON(`{"canary":{"steps":[{"setWeight":20}]}}`))
+	seconds, _, _ := unstructured.NestedFieldNoCopy(patched.Object, "spec", "template", "spec", "terminationGracePeriodSeconds")
 	g.Expect(seconds).To(BeEquivalentTo(70))
+}
+
+// A template with no containers has nothing to protect and no pod spec a
+// patch could rely on.
+func TestMutationPatchWithoutContainers(t *testing.T) {
+	g := NewWithT(t)
+	w := workload.OfDeployment(deployment())
+	p := Compute(Input{Workload: w, Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: ruleSettings()})
+	g.Expect(MutationPatch(w, p)).To(BeNil())
+}
+
+// applyPatch applies a webhook's JSON patch to obj as the API server does
+// (RFC 6902 on the object's JSON) and returns the patched object's JSON
+// decoded into a map.
+func applyPatch(g Gomega, obj any, ops []jsonpatch.JsonPatchOperation) map[string]any {
+	doc, err := json.Marshal(obj)
+	g.Expect(err).NotTo(HaveOccurred())
+	raw, err := json.Marshal(ops)
+	g.Expect(err).NotTo(HaveOccurred())
+	patch, err := jsonpatchapply.DecodePatch(raw)
+	g.Expect(err).NotTo(HaveOccurred())
+	patchedJSON, err := patch.Apply(doc)
+	g.Expect(err).NotTo(HaveOccurred(), "patch %s", raw)
+	var out map[string]any
+	g.Expect(json.Unmarshal(patchedJSON, &out)).To(Succeed())
+	return out
+}
+
+// The patch has one operation for each drain field Mutate changed, and
+// touches nothing else: a user's postStart hook stays, a probe only the
+// operator applied is removed when it is no longer planned, and a write that
+// already carries the plan gets no patch.
+func TestMutationPatchOperations(t *testing.T) {
+	const spec = "/spec/template/spec"
+	ownedProbe := func() *appsv1.Deployment {
+		d := deployment(withProbe(container("app", 8080), &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+			HTTPGet: &corev1.HTTPGetAction{Path: "/", Port: intstr.FromInt32(8080), Scheme: corev1.URISchemeHTTP}}}))
+		d.ManagedFields = []metav1.ManagedFieldsEntry{operatorOwns(containerFields("app", ownedProbeFields))}
+		return d
+	}
+	postStart := container("app", 8080)
+	postStart.Lifecycle = &corev1.Lifecycle{PostStart: execHook("/bin/warm-up")}
+	for _, tc := range []struct {
+		name      string
+		d         *appsv1.Deployment
+		overrides Overrides
+		want      []string // op path
+	}{
+		{name: "new Deployment", d: deployment(container("app", 8080)),
+			want: []string{"add " + spec + "/terminationGracePeriodSeconds", "add " + spec + "/containers/0/lifecycle", "add " + spec + "/containers/0/readinessProbe"}},
+		{name: "grace 30 and a postStart hook", d: withGrace(deployment(postStart), 30),
+			want: []string{"add " + spec + "/terminationGracePeriodSeconds", "add " + spec + "/containers/0/lifecycle/preStop", "add " + spec + "/containers/0/readinessProbe"}},
+		{name: "a sidecar sleeps too, without a probe", d: deployment(container("sidecar"), container("app", 8080)),
+			want: []string{"add " + spec + "/terminationGracePeriodSeconds", "add " + spec + "/containers/0/lifecycle", "add " + spec + "/containers/1/lifecycle", "add " + spec + "/containers/1/readinessProbe"}},
+		{name: "probe the operator alone applied, now left to the user", d: ownedProbe(), overrides: Overrides{LeaveReadinessProbes: true},
+			want: []string{"add " + spec + "/terminationGracePeriodSeconds", "add " + spec + "/containers/0/lifecycle", "remove " + spec + "/containers/0/readinessProbe"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			in := Input{Workload: workload.OfDeployment(tc.d), Attachments: []discovery.Attachment{albIP("app", 8080)}, Defaults: ruleSettings(), Overrides: tc.overrides}
+			p := Compute(in)
+			original := tc.d.DeepCopy()
+			ops := MutationPatch(workload.OfDeployment(tc.d), p)
+			var got []string
+			for _, op := range ops {
+				got = append(got, op.Operation+" "+op.Path)
+			}
+			g.Expect(got).To(Equal(tc.want))
+
+			var patched appsv1.Deployment
+			g.Expect(runtime.DefaultUnstructuredConverter.FromUnstructured(applyPatch(g, original, ops), &patched)).To(Succeed())
+			after := workload.OfDeployment(&patched)
+			g.Expect(Changes(after, Compute(Input{Workload: after, Attachments: in.Attachments, Defaults: in.Defaults, Overrides: in.Overrides}))).To(BeEmpty())
+			if original.Spec.Template.Spec.Containers[0].Lifecycle != nil {
+				g.Expect(patched.Spec.Template.Spec.Containers[0].Lifecycle.PostStart).To(Equal(postStart.Lifecycle.PostStart), "the user's postStart hook")
+			}
+			g.Expect(MutationPatch(after, p)).To(BeEmpty(), "a write that carries the plan")
+		})
+	}
 }

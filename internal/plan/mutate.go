@@ -17,11 +17,11 @@ limitations under the License.
 package plan
 
 import (
-	"reflect"
+	"strconv"
 
+	"gomodules.xyz/jsonpatch/v2"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
@@ -65,46 +65,56 @@ func Mutate(w workload.Workload, p Plan) {
 	}
 }
 
-// MutateRollout puts the plan into an Argo Rollout read as unstructured data,
-// whose view w holds a converted copy of its template: Mutate changes the
-// copy, and the drain fields (the grace period, and each container's
-// lifecycle and readiness probe) are written back into u, nothing else.
-func MutateRollout(u *unstructured.Unstructured, w workload.Workload, p Plan) error {
-	if w.Template == nil {
-		return nil
+// templateSpecPath is where the pod spec sits in every kind gracefuldrain
+// admits (Deployment, StatefulSet, DaemonSet, Argo Rollout), as a JSON pointer.
+const templateSpecPath = "/spec/template/spec"
+
+// MutationPatch is Mutate as a JSON patch of the object w views, for the
+// admission webhook's answer: an operation for each drain field Mutate
+// changed (the grace period, a container's preStop hook, its readiness
+// probe) and nothing else. Built from the fields rather than by diffing the
+// whole re-encoded object, it never touches a field this build does not know
+// (a newer API server's) and costs the webhook a fraction of a diff. Mutate
+// changes w's template in place, as it does.
+func MutationPatch(w workload.Workload, p Plan) []jsonpatch.JsonPatchOperation {
+	if w.Template == nil || len(w.Template.Spec.Containers) == 0 {
+		return nil // no pod to protect (and no pod spec to patch)
+	}
+	spec := &w.Template.Spec
+	type drainFields struct {
+		lifecycle *corev1.Lifecycle
+		probe     *corev1.Probe
+	}
+	graceBefore := spec.TerminationGracePeriodSeconds
+	before := make([]drainFields, len(spec.Containers))
+	for i := range spec.Containers {
+		before[i] = drainFields{spec.Containers[i].Lifecycle.DeepCopy(), spec.Containers[i].ReadinessProbe.DeepCopy()}
 	}
 	Mutate(w, p)
-	spec := w.Template.Spec
-	if err := unstructured.SetNestedField(u.Object, *spec.TerminationGracePeriodSeconds, "spec", "template", "spec", "terminationGracePeriodSeconds"); err != nil {
-		return err
+
+	var ops []jsonpatch.JsonPatchOperation
+	// "add" sets a member whether or not it exists (RFC 6902 4.1).
+	if grace := spec.TerminationGracePeriodSeconds; grace != nil && (graceBefore == nil || *graceBefore != *grace) {
+		ops = append(ops, jsonpatch.NewOperation("add", templateSpecPath+"/terminationGracePeriodSeconds", *grace))
 	}
-	containers, _, err := unstructured.NestedSlice(u.Object, "spec", "template", "spec", "containers")
-	if err != nil {
-		return err
-	}
-	for i := range containers {
-		c, ok := containers[i].(map[string]any)
-		if !ok {
-			continue
+	for i := range spec.Containers {
+		c, was := &spec.Containers[i], before[i]
+		path := templateSpecPath + "/containers/" + strconv.Itoa(i)
+		switch {
+		case c.Lifecycle == nil:
+		case was.lifecycle == nil:
+			ops = append(ops, jsonpatch.NewOperation("add", path+"/lifecycle", c.Lifecycle))
+		case !equality.Semantic.DeepEqual(was.lifecycle.PreStop, c.Lifecycle.PreStop): // Mutate sets only the preStop hook
+			ops = append(ops, jsonpatch.NewOperation("add", path+"/lifecycle/preStop", c.Lifecycle.PreStop))
 		}
-		for _, mutated := range spec.Containers {
-			if mutated.Name != c["name"] {
-				continue
-			}
-			for field, value := range map[string]any{"lifecycle": mutated.Lifecycle, "readinessProbe": mutated.ReadinessProbe} {
-				if reflect.ValueOf(value).IsNil() {
-					delete(c, field)
-					continue
-				}
-				m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(value)
-				if err != nil {
-					return err
-				}
-				c[field] = m
-			}
+		switch {
+		case c.ReadinessProbe == nil && was.probe != nil:
+			ops = append(ops, jsonpatch.NewOperation("remove", path+"/readinessProbe", nil))
+		case c.ReadinessProbe != nil && !equality.Semantic.DeepEqual(was.probe, c.ReadinessProbe):
+			ops = append(ops, jsonpatch.NewOperation("add", path+"/readinessProbe", c.ReadinessProbe))
 		}
 	}
-	return unstructured.SetNestedSlice(u.Object, containers, "spec", "template", "spec", "containers")
+	return ops
 }
 
 // mergeProbe sets the fields the plan sends and keeps the others (an initial
