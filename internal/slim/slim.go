@@ -24,9 +24,11 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/fieldowners"
+	"github.com/gracefuldrain/gracefuldrain/internal/workload"
 )
 
 // KeepOwnManagedFields drops every managedFields entry except the given
@@ -93,12 +95,12 @@ func Chain(transforms ...func(any) (any, error)) func(any) (any, error) {
 }
 
 // DropUnread removes what the operator never reads of the kinds it caches:
-// kubectl's last-applied copy everywhere; for Deployments, StatefulSets and
-// DaemonSets everything of the pod template but what the plan reads
-// (ReadPodSpec); the status of Services and Ingresses; a Namespace's spec and
-// status. The operator writes workloads only by server-side apply of its own
-// fields, never by sending a cached object back, so nothing dropped here can
-// be lost. (Argo Rollouts are cached unstructured and kept whole.)
+// kubectl's last-applied copy everywhere; for Deployments, StatefulSets,
+// DaemonSets and Argo Rollouts (cached unstructured) everything of the pod
+// template but what the plan reads (ReadPodSpec); the status of Services and
+// Ingresses; a Namespace's spec and status. The operator writes workloads
+// only by server-side apply of its own fields, never by sending a cached
+// object back, so nothing dropped here can be lost.
 func DropUnread(in any) (any, error) {
 	if obj, err := meta.Accessor(in); err == nil {
 		if a := obj.GetAnnotations(); a != nil {
@@ -121,8 +123,50 @@ func DropUnread(in any) (any, error) {
 		o.Status = networkingv1.IngressStatus{}
 	case *corev1.Namespace:
 		o.Spec, o.Status = corev1.NamespaceSpec{}, corev1.NamespaceStatus{}
+	case *unstructured.Unstructured:
+		if o.GroupVersionKind().GroupKind() == workload.RolloutGVK.GroupKind() {
+			if spec, ok, _ := unstructured.NestedMap(o.Object, "spec", "template", "spec"); ok {
+				_ = unstructured.SetNestedMap(o.Object, readPodSpecUnstructured(spec), "spec", "template", "spec")
+			}
+		}
 	}
 	return in, nil
+}
+
+// readContainerFields are the JSON names of the container fields
+// readContainers keeps.
+var readContainerFields = []string{"name", "ports", "restartPolicy", "lifecycle", "readinessProbe", "livenessProbe", "startupProbe"}
+
+// readPodSpecUnstructured is ReadPodSpec of a pod spec read as unstructured
+// data (an Argo Rollout's template): the same fields, in the same form.
+func readPodSpecUnstructured(spec map[string]any) map[string]any {
+	out := map[string]any{}
+	if grace, ok := spec["terminationGracePeriodSeconds"]; ok {
+		out["terminationGracePeriodSeconds"] = grace
+	}
+	for _, key := range []string{"containers", "initContainers"} {
+		containers, ok := spec[key].([]any)
+		if !ok {
+			continue
+		}
+		kept := make([]any, len(containers))
+		for i, c := range containers {
+			full, ok := c.(map[string]any)
+			if !ok {
+				kept[i] = c // not a container: left for the view to report
+				continue
+			}
+			read := map[string]any{}
+			for _, f := range readContainerFields {
+				if v, ok := full[f]; ok {
+					read[f] = v
+				}
+			}
+			kept[i] = read
+		}
+		out[key] = kept
+	}
+	return out
 }
 
 // ReadPodSpec is the part of a pod template that the plan, discovery and
@@ -137,6 +181,7 @@ func ReadPodSpec(s *corev1.PodSpec) corev1.PodSpec {
 	}
 }
 
+// readContainers keeps of each container the fields readContainerFields names.
 func readContainers(cs []corev1.Container) []corev1.Container {
 	if cs == nil {
 		return nil

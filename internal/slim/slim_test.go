@@ -25,6 +25,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/utils/ptr"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/fieldowners"
@@ -175,6 +177,37 @@ func TestDropUnread(t *testing.T) {
 	}
 	if sts.Spec.ServiceName != "web" {
 		t.Errorf("StatefulSet spec outside the template lost: %+v", sts.Spec)
+	}
+
+	// An Argo Rollout, cached unstructured, keeps the same part of its
+	// template, and all of its spec outside the template.
+	template, err := runtime.DefaultUnstructuredConverter.ToUnstructured(before)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rollout := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+		"metadata": map[string]any{"name": "web", "namespace": "shop"},
+		"spec":     map[string]any{"template": template, "strategy": map[string]any{"canary": map[string]any{"canaryService": "web-canary"}}},
+	}}
+	_, _ = DropUnread(rollout)
+	raw, _, _ := unstructured.NestedMap(rollout.Object, "spec", "template")
+	var got corev1.PodTemplateSpec
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &got); err != nil {
+		t.Fatal(err)
+	}
+	if !equality.Semantic.DeepEqual(got, d.Spec.Template) {
+		t.Errorf("Rollout template %+v, want the Deployment's %+v", got, d.Spec.Template)
+	}
+	if canary, _, _ := unstructured.NestedString(rollout.Object, "spec", "strategy", "canary", "canaryService"); canary != "web-canary" {
+		t.Errorf("Rollout spec outside the template lost: %v", rollout.Object["spec"])
+	}
+	other := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "example.com/v1", "kind": "Rollout", "spec": map[string]any{"template": map[string]any{"spec": map[string]any{"image": "kept"}}},
+	}}
+	_, _ = DropUnread(other)
+	if image, _, _ := unstructured.NestedString(other.Object, "spec", "template", "spec", "image"); image != "kept" {
+		t.Errorf("another group's Rollout changed: %v", other.Object)
 	}
 
 	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Annotations: annotations()},
