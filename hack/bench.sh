@@ -9,6 +9,7 @@
 #   PODS=0 make bench                       # running pods per workload (default 2, its replicas)
 #   QPS=100 BURST=200 make bench            # operator --kube-api-qps/--kube-api-burst (and the floor's)
 #   CONCURRENCY=8 STEADY=3m make bench      # --max-concurrent-reconciles, steady-state window
+#   SCRAPE=1s make bench                    # how often the managers' metrics are scraped for heap samples (default 15s, a Prometheus's)
 #   MANAGER_ARGS="--zap-log-level=error" make bench
 #   MANAGER_ENV="GOGC=100" make bench       # environment of the operator process (the bare manager gets its GC settings)
 #   REVIEWS=2000 WARMUP=200 SENDERS=2 make bench  # admission reviews measured, sent before, concurrent senders
@@ -26,7 +27,7 @@ KUBEBUILDER_ASSETS="${ASSETS}" exec bin/bench \
   -n "${N:-1000}" -kinds "${KINDS:-deployment=7,statefulset=1,daemonset=1,rollout=1}" -pods "${PODS:-2}" \
   -argo-rollouts-crds "${ARGO_CRDS}" \
   -qps "${QPS:-50}" -burst "${BURST:-100}" -concurrency "${CONCURRENCY:-4}" \
-  -steady "${STEADY:-2m}" -timeout "${TIMEOUT:-30m}" \
+  -steady "${STEADY:-2m}" -scrape-interval "${SCRAPE:-15s}" -timeout "${TIMEOUT:-30m}" \
   -manager bin/manager -bare bin/bench-bare \
   -manager-args "${MANAGER_ARGS:-}" -manager-env "${MANAGER_ENV:-}" \
   -reviews "${REVIEWS:-2000}" -warmup "${WARMUP:-200}" -senders "${SENDERS:-2}"

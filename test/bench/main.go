@@ -93,6 +93,7 @@ type config struct {
 	burst       int
 	concurrency int
 	steady      time.Duration
+	scrape      time.Duration
 	timeout     time.Duration
 	workDir     string
 	managerArgs string
@@ -116,6 +117,7 @@ func main() {
 	flag.IntVar(&c.burst, "burst", 100, "client burst of the operator (--kube-api-burst) and of the write floor")
 	flag.IntVar(&c.concurrency, "concurrency", 4, "operator --max-concurrent-reconciles, and the write floor's workers")
 	flag.DurationVar(&c.steady, "steady", 2*time.Minute, "steady-state window after convergence")
+	flag.DurationVar(&c.scrape, "scrape-interval", 15*time.Second, "how often both managers' metrics are scraped for their heap in use, as a Prometheus would (each scrape costs the operator a series per workload not Ready)")
 	flag.DurationVar(&c.timeout, "timeout", 30*time.Minute, "deadline for each phase (creation, convergence, floor)")
 	flag.StringVar(&c.workDir, "work-dir", "", "where logs, kubeconfigs and the audit log go (default: a new temp dir)")
 	flag.StringVar(&c.managerArgs, "manager-args", "", "extra operator flags, space separated")
@@ -164,6 +166,7 @@ type results struct {
 	opHeapEnd, opCPU                   float64
 	bareRSS, barePeakRSS, barePeakHeap float64
 	bareCPU                            float64
+	scrapeInterval                     time.Duration // of the heap samples
 	readyReasons                       map[string]int
 	reqs                               []request
 	// GC settings as each process reports them (go_gc_gogc_percent,
@@ -187,7 +190,7 @@ func run(c config) error {
 		c.workDir = d
 	}
 	logf("work dir %s (logs, kubeconfigs, audit log)", c.workDir)
-	res := &results{n: c.n}
+	res := &results{n: c.n, scrapeInterval: c.scrape}
 
 	// Control plane, with an audit log of the measured users' requests.
 	policy := filepath.Join(c.workDir, "audit-policy.yaml")
@@ -369,7 +372,7 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 	if err := op.waitMetrics(ctx, time.Minute); err != nil {
 		return err
 	}
-	go op.sampleHeap(sampleCtx)
+	go op.sampleHeap(sampleCtx, c.scrape)
 	// The GC settings the operator runs with (GOGC=50 unless set; see
 	// main.go), which the bare manager gets too: a like-for-like memory floor.
 	gc, err := op.scrape()
@@ -432,7 +435,7 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 	if err := bare.waitMetrics(ctx, time.Minute); err != nil {
 		return err
 	}
-	go bare.sampleHeap(sampleCtx)
+	go bare.sampleHeap(sampleCtx, c.scrape)
 	if gc, err = bare.scrape(); err != nil {
 		return err
 	}
@@ -456,8 +459,8 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 	}); err != nil {
 		return fmt.Errorf("forcing a resync: %w", err)
 	}
-	if err := poll(ctx, c.timeout, 500*time.Millisecond, func() (bool, error) {
-		m, err := op.scrape()
+	if err := poll(ctx, c.timeout, 2*time.Second, func() (bool, error) {
+		m, err := op.scrape() // not more often: each scrape is work for the operator (sampleHeap)
 		if err != nil {
 			return false, err
 		}

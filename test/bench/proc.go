@@ -165,10 +165,13 @@ func (p *process) waitMetrics(ctx context.Context, timeout time.Duration) error 
 	})
 }
 
-// sampleHeap records the peak in-use heap once a second until ctx ends. RSS
-// needs no sampling: the kernel keeps its peak (VmHWM).
-func (p *process) sampleHeap(ctx context.Context) {
-	t := time.NewTicker(time.Second)
+// sampleHeap records the peak in-use heap, scraped every interval until ctx
+// ends. RSS needs no sampling: the kernel keeps its peak (VmHWM). The
+// interval is a Prometheus's, not shorter: a scrape is work for the operator
+// (a series for each workload not Ready, all of them while they converge), so
+// scraping it far more often than a Prometheus would adds to what is measured.
+func (p *process) sampleHeap(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		if m, err := p.scrape(); err == nil {

@@ -104,7 +104,7 @@ func printResults(out io.Writer, c config, r *results) []string {
 	fmt.Fprintf(tw, "  of which Events\t%.2f\t0\t\t\n", float64(eventWrites)/n)
 	fmt.Fprintf(tw, "peak RSS (MiB)\t%.1f\t%.1f\t%.2f\t\n", r.opPeakRSS/mib, r.barePeakRSS/mib, memRatio)
 	fmt.Fprintf(tw, "RSS at end (MiB)\t%.1f\t%.1f\t%.2f\t\n", r.opRSS/mib, r.bareRSS/mib, r.opRSS/r.bareRSS)
-	fmt.Fprintf(tw, "peak heap in use (MiB, 1 s samples)\t%.1f\t%.1f\t%.2f\t\n", r.opPeakHeap/mib, r.barePeakHeap/mib, r.opPeakHeap/r.barePeakHeap)
+	fmt.Fprintf(tw, "peak heap in use (MiB, %s samples)\t%.1f\t%.1f\t%.2f\t\n", r.scrapeInterval, r.opPeakHeap/mib, r.barePeakHeap/mib, r.opPeakHeap/r.barePeakHeap)
 	fmt.Fprintf(tw, "heap in use at end (MiB)\t%.1f\t\t\t\n", r.opHeapEnd/mib)
 	fmt.Fprintf(tw, "CPU (s)\t%.1f\t%.1f\t\t\n", r.opCPU, r.bareCPU)
 	fmt.Fprintf(tw, "writes converged->drained\t%d\t\t\t\n", settleWrites.total())
