@@ -163,6 +163,7 @@ type results struct {
 	resyncReconciles                   float64
 	floorStart, floorEnd               time.Time
 	opRSS, opPeakRSS, opPeakHeap       float64
+	opParts, bareParts                 memoryParts // at the end
 	opHeapEnd, opCPU                   float64
 	bareRSS, barePeakRSS, barePeakHeap float64
 	bareCPU                            float64
@@ -507,6 +508,12 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 		return err
 	}
 	res.opPeakHeap = op.peakHeap()
+	if res.opParts, err = op.memoryParts(); err != nil {
+		return err
+	}
+	if res.bareParts, err = bare.memoryParts(); err != nil {
+		return err
+	}
 	if bm, err := bare.scrape(); err == nil {
 		res.bareCPU = bm.sum("process_cpu_seconds_total")
 	}

@@ -215,6 +215,50 @@ func (p *process) memory() (rss, peakRSS float64, err error) {
 	return rss, peakRSS, nil
 }
 
+// memoryParts splits a process's resident memory at one moment: what the
+// kernel maps (anonymous memory, and file-backed pages, which are the pages
+// of the binary it has touched) and how Go uses its part (heap in use, heap
+// freed but not yet returned to the kernel, goroutine stacks, the runtime's
+// own structures).
+type memoryParts struct {
+	rssAnon, rssFile                         float64
+	heapInuse, heapIdleKept, stacks, runtime float64
+	goroutines                               float64
+}
+
+func (p *process) memoryParts() (memoryParts, error) {
+	var parts memoryParts
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return parts, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "RssAnon:":
+			parts.rssAnon = kb * 1024
+		case "RssFile:":
+			parts.rssFile = kb * 1024
+		}
+	}
+	m, err := p.scrape()
+	if err != nil {
+		return parts, err
+	}
+	parts.heapInuse = m.sum("go_memstats_heap_inuse_bytes")
+	parts.heapIdleKept = m.sum("go_memstats_heap_idle_bytes") - m.sum("go_memstats_heap_released_bytes")
+	parts.stacks = m.sum("go_memstats_stack_inuse_bytes")
+	for _, name := range []string{"go_memstats_gc_sys_bytes", "go_memstats_other_sys_bytes", "go_memstats_mspan_sys_bytes", "go_memstats_mcache_sys_bytes", "go_memstats_buck_hash_sys_bytes"} {
+		parts.runtime += m.sum(name)
+	}
+	parts.goroutines = m.sum("go_goroutines")
+	return parts, nil
+}
+
 // poll calls cond every interval until it returns true, an error, or the timeout.
 func poll(ctx context.Context, timeout, interval time.Duration, cond func() (bool, error)) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)

@@ -106,6 +106,11 @@ func printResults(out io.Writer, c config, r *results) []string {
 	fmt.Fprintf(tw, "RSS at end (MiB)\t%.1f\t%.1f\t%.2f\t\n", r.opRSS/mib, r.bareRSS/mib, r.opRSS/r.bareRSS)
 	fmt.Fprintf(tw, "peak heap in use (MiB, %s samples)\t%.1f\t%.1f\t%.2f\t\n", r.scrapeInterval, r.opPeakHeap/mib, r.barePeakHeap/mib, r.opPeakHeap/r.barePeakHeap)
 	fmt.Fprintf(tw, "heap in use at end (MiB)\t%.1f\t\t\t\n", r.opHeapEnd/mib)
+	o, b := r.opParts, r.bareParts
+	fmt.Fprintf(tw, "at end: RSS anonymous / file-backed, the binary's touched pages (MiB)\t%.1f / %.1f\t%.1f / %.1f\t\t\n", o.rssAnon/mib, o.rssFile/mib, b.rssAnon/mib, b.rssFile/mib)
+	fmt.Fprintf(tw, "at end: heap in use / freed but kept / stacks / runtime (MiB)\t%.1f / %.1f / %.1f / %.1f\t%.1f / %.1f / %.1f / %.1f\t\t\n",
+		o.heapInuse/mib, o.heapIdleKept/mib, o.stacks/mib, o.runtime/mib, b.heapInuse/mib, b.heapIdleKept/mib, b.stacks/mib, b.runtime/mib)
+	fmt.Fprintf(tw, "at end: goroutines\t%.0f\t%.0f\t\t\n", o.goroutines, b.goroutines)
 	fmt.Fprintf(tw, "CPU (s)\t%.1f\t%.1f\t\t\n", r.opCPU, r.bareCPU)
 	fmt.Fprintf(tw, "writes converged->drained\t%d\t\t\t\n", settleWrites.total())
 	fmt.Fprintf(tw, "steady-state writes (%.0fs: a forced resync of %.0f workload reconciles, the admission reviews)\t%d\t\t\t\n",
