@@ -26,11 +26,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	kjson "sigs.k8s.io/json"
 
 	"github.com/gracefuldrain/gracefuldrain/internal/drain"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
@@ -77,15 +79,36 @@ func (h *DrainWebhook) Webhook() *webhook.Admission {
 	return &webhook.Admission{Handler: h, LogConstructor: admissionLogger}
 }
 
-// admissionLogger is the logger controller-runtime hands each admission:
-// just the request's ID, instead of its default six values, which it encodes
-// twice per request even when nothing is logged. The handler's own lines name
-// the kind, namespace, name, operation and user.
-func admissionLogger(base logr.Logger, req *admission.Request) logr.Logger {
-	if req == nil {
-		return base
+// admissionLogger is the logger controller-runtime hands each admission: its
+// base, without the default's six values, which it encodes twice per request
+// even when nothing is logged (controller-runtime logs only at V(5) or when a
+// response cannot be written). The handler's own lines name the kind,
+// namespace, name, operation and user.
+func admissionLogger(base logr.Logger, _ *admission.Request) logr.Logger {
+	return base
+}
+
+// decode reads an admitted object. A typed object is decoded in one pass, as
+// the API machinery's JSON serializer decodes it once it knows the kind (the
+// request says the kind, so its second pass to find it is skipped).
+func (h *DrainWebhook) decode(raw []byte, into client.Object) error {
+	if _, ok := into.(runtime.Unstructured); ok {
+		return h.decoder.DecodeRaw(runtime.RawExtension{Raw: raw}, into)
 	}
-	return base.WithValues("requestID", req.UID)
+	return kjson.UnmarshalCaseSensitivePreserveInts(raw, into)
+}
+
+// podTemplate reads only spec.template of an admitted object, where every
+// kind gracefuldrain admits keeps its pod template; nil when it has none (an
+// Argo Rollout with a workloadRef).
+func podTemplate(raw []byte) (*corev1.PodTemplateSpec, error) {
+	var o struct {
+		Spec struct {
+			Template *corev1.PodTemplateSpec `json:"template"`
+		} `json:"spec"`
+	}
+	err := kjson.UnmarshalCaseSensitivePreserveInts(raw, &o)
+	return o.Spec.Template, err
 }
 
 // One webhook per workload kind, each the same handler (workloadKind.webhookPath).
@@ -109,8 +132,27 @@ func (h *DrainWebhook) handle(ctx context.Context, req admission.Request) (admis
 	logger := func() logr.Logger {
 		return log.FromContext(ctx).WithValues("kind", h.kind.kind, "namespace", req.Namespace, "name", req.Name, "operation", req.Operation)
 	}
+	if req.Operation == admissionv1.Update {
+		// Only a write that starts a rollout anyway carries the plan: the
+		// webhook never starts one of its own. Decided first, from the two
+		// pod templates alone, as most UPDATEs (status-less scale, label
+		// and annotation writes) leave the template as it was.
+		oldTemplate, err := podTemplate(req.OldObject.Raw)
+		if err != nil {
+			logger().Error(err, "admission request's old object unreadable; allowed unchanged")
+			return admission.Allowed("gracefuldrain could not read the old object; allowed unchanged"), admissionError
+		}
+		template, err := podTemplate(req.Object.Raw)
+		if err != nil {
+			logger().Error(err, "admission request unreadable; allowed unchanged")
+			return admission.Allowed("gracefuldrain could not read the object; allowed unchanged"), admissionError
+		}
+		if equality.Semantic.DeepEqual(oldTemplate, template) {
+			return admission.Allowed("pod template unchanged"), admissionSkipped
+		}
+	}
 	obj := h.kind.newObject()
-	if err := h.decoder.DecodeRaw(req.Object, obj); err != nil {
+	if err := h.decode(req.Object.Raw, obj); err != nil {
 		logger().Error(err, "admission request unreadable; allowed unchanged")
 		return admission.Allowed("gracefuldrain could not read the object; allowed unchanged"), admissionError
 	}
@@ -124,18 +166,6 @@ func (h *DrainWebhook) handle(ctx context.Context, req admission.Request) (admis
 		// An Argo Rollout with a workloadRef: its template is the
 		// Deployment's, whose own writes carry the plan.
 		return admission.Allowed("no pod template of its own"), admissionSkipped
-	}
-	if req.Operation == admissionv1.Update {
-		old := h.kind.newObject()
-		if err := h.decoder.DecodeRaw(req.OldObject, old); err != nil {
-			logger().Error(err, "admission request's old object unreadable; allowed unchanged")
-			return admission.Allowed("gracefuldrain could not read the old object; allowed unchanged"), admissionError
-		}
-		// Only a write that starts a rollout anyway carries the plan: the
-		// webhook never starts one of its own.
-		if oldView, err := h.kind.view(ctx, h.reader, old); err == nil && equality.Semantic.DeepEqual(oldView.Template, w.Template) {
-			return admission.Allowed("pod template unchanged"), admissionSkipped
-		}
 	}
 	var ns corev1.Namespace
 	if err := h.reader.Get(ctx, types.NamespacedName{Name: req.Namespace}, &ns); err != nil {
