@@ -494,7 +494,7 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 			}
 		}
 	}
-	if res.webhook, err = measureWebhook(ctx, c, op, admin, created); err != nil {
+	if res.webhook, err = measureWebhook(ctx, c, op, bare, admin, created); err != nil {
 		return fmt.Errorf("measuring the webhook: %w (see %s/operator.log)", err, c.workDir)
 	}
 	res.end = time.Now()

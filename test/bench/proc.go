@@ -44,6 +44,17 @@ type process struct {
 
 	mu           sync.Mutex
 	peakHeapUsed float64 // highest go_memstats_heap_inuse_bytes seen by the sampler
+	// sampling is held by the heap sampler around each scrape, and by a
+	// timed measurement that no sampler scrape may fall into.
+	sampling sync.Mutex
+}
+
+// holdSampling keeps the heap sampler from scraping until the returned
+// function is called: a scrape is work for the operator (sampleHeap), and a
+// latency measurement should not time the bench's own instrument.
+func (p *process) holdSampling() (release func()) {
+	p.sampling.Lock()
+	return p.sampling.Unlock
 }
 
 // startProcess runs bin with args plus a metrics endpoint on a free port, with
@@ -174,7 +185,10 @@ func (p *process) sampleHeap(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if m, err := p.scrape(); err == nil {
+		p.sampling.Lock()
+		m, err := p.scrape()
+		p.sampling.Unlock()
+		if err == nil {
 			p.mu.Lock()
 			p.peakHeapUsed = max(p.peakHeapUsed, m.sum("go_memstats_heap_inuse_bytes"))
 			p.mu.Unlock()

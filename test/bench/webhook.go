@@ -109,6 +109,8 @@ type webhookResults struct {
 	handleSeconds    float64            // server-side handling time (the manager's histogram), summed over the measured reviews
 	handledWithin    map[string]float64 // measured reviews the manager handled within each histogram bound ("0.001", ...)
 	restRequests     float64            // the manager's rest_client_requests_total during the measured reviews
+	gcCycles         float64            // the manager's garbage collections during the measured reviews
+	scrapeTook       time.Duration      // one scrape of the manager's metrics, just before the reviews
 	hostStart        hostSample
 	hostEnd          hostSample
 	apiRequests      requestCounts
@@ -314,7 +316,7 @@ func checkAnswer(r review, status int, body []byte) string {
 
 // measureWebhook warms the webhook up, then sends the measured reviews and
 // reads the manager's own counters around them.
-func measureWebhook(ctx context.Context, c config, op *process, admin client.Client, created map[types.NamespacedName]*appsv1.Deployment) (*webhookResults, error) {
+func measureWebhook(ctx context.Context, c config, op, bare *process, admin client.Client, created map[types.NamespacedName]*appsv1.Deployment) (*webhookResults, error) {
 	res := &webhookResults{senders: c.senders, warmup: c.warmup}
 	url, pool, err := webhookEndpoint(ctx, admin)
 	if err != nil {
@@ -369,10 +371,16 @@ func measureWebhook(ctx context.Context, c config, op *process, admin client.Cli
 	}
 
 	measured := reviews[c.warmup:]
+	// No heap sample of either manager falls into the timed reviews; the
+	// scrape just before them is timed and printed instead.
+	defer op.holdSampling()()
+	defer bare.holdSampling()()
+	scrapeStart := time.Now()
 	before, err = op.scrape()
 	if err != nil {
 		return nil, err
 	}
+	res.scrapeTook = time.Since(scrapeStart)
 	logf("webhook: %d reviews from %d senders", len(measured), c.senders)
 	res.hostStart = sampleHost()
 	res.start = time.Now()
@@ -408,6 +416,7 @@ func measureWebhook(ctx context.Context, c config, op *process, admin client.Cli
 		res.handledWithin[le] = after.sum("gracefuldrain_webhook_admission_duration_seconds_bucket", frag) - before.sum("gracefuldrain_webhook_admission_duration_seconds_bucket", frag)
 	}
 	res.restRequests = after.sum("rest_client_requests_total") - before.sum("rest_client_requests_total")
+	res.gcCycles = after.sum("go_gc_duration_seconds_count") - before.sum("go_gc_duration_seconds_count")
 	logf("webhook: p50 %.2f ms, p99 %.2f ms", ms(res.percentile(50)), ms(res.percentile(99)))
 	return res, nil
 }
