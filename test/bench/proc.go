@@ -209,24 +209,24 @@ func (p *process) peakHeap() float64 {
 
 // memory reads the process's current and peak resident set (bytes) from /proc.
 func (p *process) memory() (rss, peakRSS float64, err error) {
+	status, err := p.status()
+	return status["VmRSS:"], status["VmHWM:"], err
+}
+
+// status is the process's /proc/PID/status fields counted in kB, in bytes.
+func (p *process) status() (map[string]float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
+	out := map[string]float64{}
 	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "VmRSS:":
-			rss = kb * 1024
-		case "VmHWM:":
-			peakRSS = kb * 1024
+		if f := strings.Fields(line); len(f) == 3 && f[2] == "kB" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			out[f[0]] = kb * 1024
 		}
 	}
-	return rss, peakRSS, nil
+	return out, nil
 }
 
 // memoryParts splits a process's resident memory at one moment: what the
@@ -242,23 +242,11 @@ type memoryParts struct {
 
 func (p *process) memoryParts() (memoryParts, error) {
 	var parts memoryParts
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	status, err := p.status()
 	if err != nil {
 		return parts, err
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "RssAnon:":
-			parts.rssAnon = kb * 1024
-		case "RssFile:":
-			parts.rssFile = kb * 1024
-		}
-	}
+	parts.rssAnon, parts.rssFile = status["RssAnon:"], status["RssFile:"]
 	m, err := p.scrape()
 	if err != nil {
 		return parts, err
