@@ -29,7 +29,7 @@ import (
 // itself triggers would compare against the stale cached copy and write the
 // same status a second time.
 type statusMemo struct {
-	written sync.Map // GracefulDrain key -> writtenDrain
+	written sync.Map // GracefulDrain key -> *writtenDrain
 }
 
 // writtenDrain is a GracefulDrain as the operator last wrote it, and the
@@ -39,11 +39,14 @@ type writtenDrain struct {
 	stale map[string]bool
 }
 
-// remember records a write; older lists the versions it replaced.
+// remember records a write; older lists the versions it replaced. The copy
+// kept is what the cache would hold: no managedFields, which were half of it.
 func (m *statusMemo) remember(key types.NamespacedName, written *gdv1.GracefulDrain, older ...string) {
-	w := writtenDrain{drain: written.DeepCopy(), stale: map[string]bool{}}
+	kept := written.DeepCopy()
+	kept.ManagedFields = nil
+	w := &writtenDrain{drain: kept, stale: map[string]bool{}}
 	if v, ok := m.written.Load(key); ok {
-		for version := range v.(writtenDrain).stale {
+		for version := range v.(*writtenDrain).stale {
 			w.stale[version] = true
 		}
 	}
@@ -61,12 +64,35 @@ func (m *statusMemo) lastWritten(key types.NamespacedName, cached *gdv1.Graceful
 	if !ok {
 		return cached, exists
 	}
-	w := v.(writtenDrain)
+	w := v.(*writtenDrain)
 	if (!exists && w.stale[""]) || (exists && cached.UID == w.drain.UID && w.stale[cached.ResourceVersion]) {
 		return w.drain.DeepCopy(), true
 	}
 	m.written.Delete(key) // the cache has caught up (or someone else wrote): trust it
 	return cached, exists
+}
+
+// cacheShows forgets a write as soon as the cache holds it or anything newer
+// (the GracefulDrain informer's events): the memo then holds only writes in
+// flight, not every write whose follow-up reconcile waits in a long queue
+// (5,000 of them at the end of a first convergence).
+func (m *statusMemo) cacheShows(cached *gdv1.GracefulDrain) {
+	key := types.NamespacedName{Namespace: cached.Namespace, Name: cached.Name}
+	if v, ok := m.written.Load(key); ok {
+		w := v.(*writtenDrain)
+		if cached.UID != w.drain.UID || !w.stale[cached.ResourceVersion] {
+			m.written.CompareAndDelete(key, v)
+		}
+	}
+}
+
+// cacheDropped forgets a write whose GracefulDrain the cache saw deleted
+// (not an older one's deletion arriving after the write).
+func (m *statusMemo) cacheDropped(cached *gdv1.GracefulDrain) {
+	key := types.NamespacedName{Namespace: cached.Namespace, Name: cached.Name}
+	if v, ok := m.written.Load(key); ok && v.(*writtenDrain).drain.UID == cached.UID {
+		m.written.CompareAndDelete(key, v)
+	}
 }
 
 // forget drops what is remembered of a GracefulDrain (deleted, or a write failed).

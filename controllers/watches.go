@@ -25,10 +25,12 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -51,7 +53,11 @@ func (r *WorkloadReconciler) setupWith(mgr ctrl.Manager, opts controller.Options
 		Named(controllerName(r.kind.kind)).
 		WithOptions(opts).
 		For(r.kind.newObject()).
-		Owns(&gdv1.GracefulDrain{}).
+		// Owns, plus the status memo's bookkeeping on the same events.
+		Watches(&gdv1.GracefulDrain{}, drainEvents{
+			EventHandler: handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), r.kind.newObject(), handler.OnlyControllerOwner()),
+			memo:         &r.memo,
+		}).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.workloadsInNamespace),
 			builder.WithPredicates(predicate.Or(predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfService)).
@@ -69,6 +75,34 @@ func (r *WorkloadReconciler) setupWith(mgr ctrl.Manager, opts controller.Options
 	r.shared.addController(r.kind.kind, c)
 	r.shared.targetGroupBindings.watch(r.shared.ctx, c, r.workloadsOfTargetGroupBinding)
 	return nil
+}
+
+// drainEvents enqueues a GracefulDrain's owner, as Owns does, after telling
+// the status memo what the cache now holds.
+type drainEvents struct {
+	handler.EventHandler
+	memo *statusMemo
+}
+
+func (h drainEvents) Create(ctx context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if gd, ok := e.Object.(*gdv1.GracefulDrain); ok {
+		h.memo.cacheShows(gd)
+	}
+	h.EventHandler.Create(ctx, e, q)
+}
+
+func (h drainEvents) Update(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if gd, ok := e.ObjectNew.(*gdv1.GracefulDrain); ok {
+		h.memo.cacheShows(gd)
+	}
+	h.EventHandler.Update(ctx, e, q)
+}
+
+func (h drainEvents) Delete(ctx context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if gd, ok := e.Object.(*gdv1.GracefulDrain); ok {
+		h.memo.cacheDropped(gd)
+	}
+	h.EventHandler.Delete(ctx, e, q)
 }
 
 // controllerName names a kind's controller in logs and metrics
