@@ -33,19 +33,20 @@ import (
 // own entry, to know which fields it owns; none of its GracefulDrains'), so
 // are kubectl's last-applied copies and the fields slim.DropUnread lists
 // (most of a Deployment's pod template), and pods are cut down to labels,
-// owners, readiness gates and status.
+// owners, readiness gates and status. What many objects repeat (namespaces,
+// label keys, condition reasons) is then held once (slim.Intern).
 func CacheOptions() cache.Options {
 	return cache.Options{
-		DefaultTransform: slim.Chain(slim.KeepOwnManagedFields(plan.FieldManager), slim.DropUnread),
+		DefaultTransform: slim.Chain(slim.KeepOwnManagedFields(plan.FieldManager), slim.DropUnread, slim.Intern),
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}: {Transform: slim.Pod},
+			&corev1.Pod{}: {Transform: slim.Chain(slim.Pod, slim.Intern)},
 			// Only the kubelet version is read (the sleep method).
 			&corev1.Node{}: {Transform: slim.Node},
 			// Only Deployments' and Namespaces' ownership is read; a GracefulDrain's entries describe its status.
-			&gdv1.GracefulDrain{}: {Transform: slim.Chain(slim.DropManagedFields, slim.DropUnread)},
+			&gdv1.GracefulDrain{}: {Transform: slim.Chain(slim.DropManagedFields, slim.DropUnread, slim.Intern)},
 			// The namespace entries that own the readiness-gate label tell when it was set.
 			&corev1.Namespace{}: {Transform: slim.Chain(
-				slim.KeepManagedFieldsOwning(plan.FieldManager, fieldowners.Label(awslb.ReadinessGateInjectLabel)), slim.DropUnread)},
+				slim.KeepManagedFieldsOwning(plan.FieldManager, fieldowners.Label(awslb.ReadinessGateInjectLabel)), slim.DropUnread, slim.Intern)},
 		},
 	}
 }
