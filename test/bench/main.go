@@ -81,6 +81,13 @@ import (
 	"github.com/gracefuldrain/gracefuldrain/test/localinstall"
 )
 
+// controlPoll is how often the bench polls the operator's metrics to know a
+// phase is over (work queue drained, resync done). Each poll is work for the
+// operator (a series for each workload not Ready, all of them in this bench),
+// and the polls fall where its memory peaks, so they come no more often than
+// this.
+const controlPoll = 5 * time.Second
+
 type config struct {
 	n           int
 	mix         mix
@@ -403,10 +410,10 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 	}
 	logf("converged in %.1fs", res.converged.Sub(res.opStart).Seconds())
 
-	// Drained: nothing queued and nothing being reconciled, twice a second apart,
+	// Drained: nothing queued and nothing being reconciled, twice a poll apart,
 	// so that follow-up reconciles of the operator's own writes are over.
 	idleSamples := 0
-	if err := poll(ctx, c.timeout, time.Second, func() (bool, error) {
+	if err := poll(ctx, c.timeout, controlPoll, func() (bool, error) {
 		m, err := op.scrape()
 		if err != nil {
 			return false, err
@@ -460,8 +467,8 @@ func measureOperator(ctx context.Context, c config, res *results, kubeconfigs ma
 	}); err != nil {
 		return fmt.Errorf("forcing a resync: %w", err)
 	}
-	if err := poll(ctx, c.timeout, 2*time.Second, func() (bool, error) {
-		m, err := op.scrape() // not more often: each scrape is work for the operator (sampleHeap)
+	if err := poll(ctx, c.timeout, controlPoll, func() (bool, error) {
+		m, err := op.scrape()
 		if err != nil {
 			return false, err
 		}
