@@ -22,6 +22,7 @@ import (
 	"testing"
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
+	"github.com/gracefuldrain/gracefuldrain/internal/slim"
 )
 
 func TestParse(t *testing.T) {
@@ -121,4 +122,14 @@ func equalPtr(a, b *int32) bool {
 		return a == b
 	}
 	return *a == *b
+}
+
+// The operator's cache keeps of a workload's annotations only those with
+// slim.OperatorKeyPrefix: a key without it would never be seen.
+func TestKeysSurviveTheCache(t *testing.T) {
+	for _, key := range []string{ModeKey, PreStopSecondsKey, ShutdownSecondsKey, ReadinessProbeKey, RetryKey, AdoptKey} {
+		if !strings.HasPrefix(key, slim.OperatorKeyPrefix) {
+			t.Errorf("%s lacks the prefix %s that the cache keeps", key, slim.OperatorKeyPrefix)
+		}
+	}
 }

@@ -19,6 +19,8 @@ limitations under the License.
 package slim
 
 import (
+	"strings"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -96,11 +98,15 @@ func Chain(transforms ...func(any) (any, error)) func(any) (any, error) {
 
 // DropUnread removes what the operator never reads of the kinds it caches:
 // kubectl's last-applied copy everywhere; for Deployments, StatefulSets,
-// DaemonSets and Argo Rollouts (cached unstructured) everything of the pod
-// template but what the plan reads (ReadPodSpec); the status of Services and
-// Ingresses; a Namespace's spec and status. The operator writes workloads
-// only by server-side apply of its own fields, never by sending a cached
-// object back, so nothing dropped here can be lost.
+// DaemonSets and Argo Rollouts (cached unstructured) their own labels, their
+// annotations but the operator's (OperatorKeyPrefix), their pod template's
+// annotations and everything of its spec but what the plan reads
+// (ReadPodSpec); the labels and status of Services and Ingresses, and an
+// IngressClass's labels; a Namespace's spec and status. Selectors and pod
+// template labels stay: Services select templates and workloads select pods
+// by them. The operator writes workloads only by server-side apply of its own
+// fields, never by sending a cached object back, so nothing dropped here can
+// be lost.
 func DropUnread(in any) (any, error) {
 	if obj, err := meta.Accessor(in); err == nil {
 		if a := obj.GetAnnotations(); a != nil {
@@ -112,25 +118,61 @@ func DropUnread(in any) (any, error) {
 	}
 	switch o := in.(type) {
 	case *appsv1.Deployment:
+		dropUnreadWorkloadMeta(&o.ObjectMeta, &o.Spec.Template.ObjectMeta)
 		o.Spec.Template.Spec = ReadPodSpec(&o.Spec.Template.Spec)
 	case *appsv1.StatefulSet:
+		dropUnreadWorkloadMeta(&o.ObjectMeta, &o.Spec.Template.ObjectMeta)
 		o.Spec.Template.Spec = ReadPodSpec(&o.Spec.Template.Spec)
 	case *appsv1.DaemonSet:
+		dropUnreadWorkloadMeta(&o.ObjectMeta, &o.Spec.Template.ObjectMeta)
 		o.Spec.Template.Spec = ReadPodSpec(&o.Spec.Template.Spec)
 	case *corev1.Service:
-		o.Status = corev1.ServiceStatus{}
+		o.Labels, o.Status = nil, corev1.ServiceStatus{}
 	case *networkingv1.Ingress:
-		o.Status = networkingv1.IngressStatus{}
+		o.Labels, o.Status = nil, networkingv1.IngressStatus{}
+	case *networkingv1.IngressClass:
+		o.Labels = nil
 	case *corev1.Namespace:
 		o.Spec, o.Status = corev1.NamespaceSpec{}, corev1.NamespaceStatus{}
 	case *unstructured.Unstructured:
 		if o.GroupVersionKind().GroupKind() == workload.RolloutGVK.GroupKind() {
+			o.SetLabels(nil)
+			o.SetAnnotations(operatorKeys(o.GetAnnotations()))
+			unstructured.RemoveNestedField(o.Object, "spec", "template", "metadata", "annotations")
 			if spec, ok, _ := unstructured.NestedMap(o.Object, "spec", "template", "spec"); ok {
 				_ = unstructured.SetNestedMap(o.Object, readPodSpecUnstructured(spec), "spec", "template", "spec")
 			}
 		}
 	}
 	return in, nil
+}
+
+// dropUnreadWorkloadMeta keeps of a workload's metadata and its pod
+// template's what DropUnread says.
+func dropUnreadWorkloadMeta(m, template *metav1.ObjectMeta) {
+	m.Labels = nil
+	m.Annotations = operatorKeys(m.Annotations)
+	template.Annotations = nil
+}
+
+// OperatorKeyPrefix begins every annotation the operator reads on a workload
+// (internal/settings: gracefuldrain.io/mode, gracefuldrain.io/prestop-seconds, ...;
+// its tests check that each key has it).
+const OperatorKeyPrefix = "gracefuldrain.io/"
+
+// operatorKeys returns the annotations with the operator's prefix, or nil
+// when there are none (a map per object costs more than its keys).
+func operatorKeys(annotations map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range annotations {
+		if strings.HasPrefix(k, OperatorKeyPrefix) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // readContainerFields are the JSON names of the container fields

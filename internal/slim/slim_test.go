@@ -22,6 +22,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -129,10 +130,13 @@ func TestDropManagedFields(t *testing.T) {
 
 func TestDropUnread(t *testing.T) {
 	annotations := func() map[string]string {
-		return map[string]string{LastAppliedAnnotation: "{...}", "gracefuldrain.io/prestop-seconds": "70"}
+		return map[string]string{LastAppliedAnnotation: "{...}", "gracefuldrain.io/prestop-seconds": "70", "meta.helm.sh/release-name": "shop"}
 	}
-	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Annotations: annotations()}}
+	labels := func() map[string]string { return map[string]string{"app.kubernetes.io/part-of": "shop"} }
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Labels: labels(), Annotations: annotations()}}
+	d.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}}
 	d.Spec.Template.Labels = map[string]string{"app": "web"}
+	d.Spec.Template.Annotations = map[string]string{"kubectl.kubernetes.io/restartedAt": "2026-11-30T10:00:00Z"}
 	d.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "data"}}
 	d.Spec.Template.Spec.Containers = []corev1.Container{{
 		Name: "app", Image: "nginx", Env: []corev1.EnvVar{{Name: "A"}}, Command: []string{"run"},
@@ -150,8 +154,13 @@ func TestDropUnread(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := d.Spec.Template.Spec.Containers[0]
-	if _, kept := d.Annotations[LastAppliedAnnotation]; kept || d.Annotations["gracefuldrain.io/prestop-seconds"] != "70" {
-		t.Fatalf("annotations: %v", d.Annotations)
+	// Of the workload's own metadata only the operator's annotations stay;
+	// of its template, the labels (Services select them); the selector stays.
+	if len(d.Annotations) != 1 || d.Annotations["gracefuldrain.io/prestop-seconds"] != "70" || d.Labels != nil {
+		t.Fatalf("workload metadata: labels %v, annotations %v", d.Labels, d.Annotations)
+	}
+	if d.Spec.Template.Annotations != nil || d.Spec.Selector.MatchLabels["app"] != "web" {
+		t.Fatalf("template annotations %v, selector %v", d.Spec.Template.Annotations, d.Spec.Selector)
 	}
 	spec := d.Spec.Template.Spec
 	if c.Env != nil || c.Command != nil || c.Image != "" || c.Resources.Limits != nil || spec.Volumes != nil || spec.Affinity != nil || spec.Tolerations != nil {
@@ -166,10 +175,17 @@ func TestDropUnread(t *testing.T) {
 	}
 
 	// StatefulSets and DaemonSets keep the same part of their template.
-	sts := &appsv1.StatefulSet{Spec: appsv1.StatefulSetSpec{Template: *before.DeepCopy(), ServiceName: "web"}}
-	ds := &appsv1.DaemonSet{Spec: appsv1.DaemonSetSpec{Template: *before.DeepCopy()}}
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Labels: labels(), Annotations: annotations()},
+		Spec: appsv1.StatefulSetSpec{Template: *before.DeepCopy(), ServiceName: "web"}}
+	ds := &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Labels: labels(), Annotations: annotations()},
+		Spec: appsv1.DaemonSetSpec{Template: *before.DeepCopy()}}
 	_, _ = DropUnread(sts)
 	_, _ = DropUnread(ds)
+	for kind, got := range map[string]metav1.Object{"StatefulSet": sts, "DaemonSet": ds} {
+		if !equality.Semantic.DeepEqual(got.GetAnnotations(), d.Annotations) || got.GetLabels() != nil {
+			t.Errorf("%s metadata: labels %v, annotations %v, want the Deployment's", kind, got.GetLabels(), got.GetAnnotations())
+		}
+	}
 	for kind, got := range map[string]corev1.PodTemplateSpec{"StatefulSet": sts.Spec.Template, "DaemonSet": ds.Spec.Template} {
 		if !equality.Semantic.DeepEqual(got, d.Spec.Template) {
 			t.Errorf("%s template %+v, want the Deployment's %+v", kind, got, d.Spec.Template)
@@ -187,10 +203,15 @@ func TestDropUnread(t *testing.T) {
 	}
 	rollout := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
-		"metadata": map[string]any{"name": "web", "namespace": "shop"},
-		"spec":     map[string]any{"template": template, "strategy": map[string]any{"canary": map[string]any{"canaryService": "web-canary"}}},
+		"metadata": map[string]any{"name": "web", "namespace": "shop",
+			"labels":      map[string]any{"app.kubernetes.io/part-of": "shop"},
+			"annotations": map[string]any{"gracefuldrain.io/prestop-seconds": "70", "rollout.argoproj.io/revision": "3"}},
+		"spec": map[string]any{"template": template, "strategy": map[string]any{"canary": map[string]any{"canaryService": "web-canary"}}},
 	}}
 	_, _ = DropUnread(rollout)
+	if !equality.Semantic.DeepEqual(rollout.GetAnnotations(), d.Annotations) || rollout.GetLabels() != nil {
+		t.Errorf("Rollout metadata: labels %v, annotations %v, want the Deployment's", rollout.GetLabels(), rollout.GetAnnotations())
+	}
 	raw, _, _ := unstructured.NestedMap(rollout.Object, "spec", "template")
 	var got corev1.PodTemplateSpec
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(raw, &got); err != nil {
@@ -210,12 +231,26 @@ func TestDropUnread(t *testing.T) {
 		t.Errorf("another group's Rollout changed: %v", other.Object)
 	}
 
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Annotations: annotations()},
+	// Services and Ingresses keep every annotation (the load balancer's
+	// settings are annotations) but kubectl's copy, and drop their labels.
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Labels: labels(), Annotations: annotations()},
 		Spec:   corev1.ServiceSpec{Selector: map[string]string{"app": "web"}},
 		Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{Hostname: "x"}}}}}
 	_, _ = DropUnread(svc)
-	if len(svc.Status.LoadBalancer.Ingress) != 0 || svc.Spec.Selector["app"] != "web" || len(svc.Annotations) != 1 {
+	if len(svc.Status.LoadBalancer.Ingress) != 0 || svc.Spec.Selector["app"] != "web" || len(svc.Annotations) != 2 || svc.Labels != nil {
 		t.Fatalf("service: %+v", svc)
+	}
+	ing := &networkingv1.Ingress{ObjectMeta: metav1.ObjectMeta{Labels: labels(), Annotations: annotations()},
+		Status: networkingv1.IngressStatus{LoadBalancer: networkingv1.IngressLoadBalancerStatus{Ingress: []networkingv1.IngressLoadBalancerIngress{{Hostname: "x"}}}}}
+	_, _ = DropUnread(ing)
+	if len(ing.Status.LoadBalancer.Ingress) != 0 || len(ing.Annotations) != 2 || ing.Labels != nil {
+		t.Fatalf("ingress: %+v", ing)
+	}
+	class := &networkingv1.IngressClass{ObjectMeta: metav1.ObjectMeta{Labels: labels(),
+		Annotations: map[string]string{networkingv1.AnnotationIsDefaultIngressClass: "true"}}}
+	_, _ = DropUnread(class)
+	if class.Labels != nil || class.Annotations[networkingv1.AnnotationIsDefaultIngressClass] != "true" {
+		t.Fatalf("ingress class: %+v", class)
 	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"gracefuldrain.io/mode": "enforce"}},
 		Spec: corev1.NamespaceSpec{Finalizers: []corev1.FinalizerName{"kubernetes"}}}
