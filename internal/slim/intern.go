@@ -37,9 +37,10 @@ import (
 // The table is a plain map, not Go's unique package: unique keeps its copy
 // only while a unique.Handle is alive, and the cache keeps strings, not
 // handles, so after each garbage collection the next object would get a new
-// copy. The table only grows (strings with few values need no forgetting)
-// and stops at its limit, after which strings stay as decoded: a
-// cluster whose label keys are all different costs it at most that much.
+// copy. When the table reaches its limit it starts over: objects keep the
+// copies they share, later objects share the new table's. So a cluster with
+// more distinct values than the limit costs the table at most the limit, and
+// a string no object carries any more is not held for ever.
 var interned = &stringTable{limit: 1 << 14} // about 1 MB of strings at the limit
 
 // stringTable holds one copy of each string it has seen, up to limit.
@@ -67,10 +68,7 @@ func (t *stringTable) get(s string) string {
 	if c, ok := t.copies[s]; ok {
 		return c
 	}
-	if len(t.copies) >= t.limit {
-		return s
-	}
-	if t.copies == nil {
+	if t.copies == nil || len(t.copies) >= t.limit {
 		t.copies = map[string]string{}
 	}
 	c = strings.Clone(s) // s may point into a larger buffer
@@ -111,9 +109,9 @@ func internObjectMeta(m *metav1.ObjectMeta) {
 // Intern shares the repeated metadata strings of a typed object (see
 // internObjectMeta; for workloads their pod template's too, and the label
 // keys of selectors), and of a GracefulDrain the status strings that take a
-// few values across workloads (condition types, statuses and reasons, the
-// plan's sleep method and hooks, health checks). Other objects (unstructured
-// ones, tombstones) pass through.
+// few values across workloads (condition types, statuses, reasons and
+// messages, the plan's sleep method and hooks, health checks). Other objects
+// (unstructured ones, tombstones) pass through.
 func Intern(in any) (any, error) {
 	o, ok := in.(metav1.ObjectMetaAccessor)
 	if !ok {
@@ -148,7 +146,10 @@ func internSelector(s *metav1.LabelSelector) {
 }
 
 // internDrainStatus interns the low-cardinality strings of a GracefulDrain's
-// status. Names and messages are left alone: they differ per workload.
+// status. Condition messages are among them: across a fleet most workloads
+// have the same healthy ones ("2 of 2 pods are ready to take traffic."); the
+// few that name a pod or a Service cost the table an entry until it starts
+// over. Names are left alone: they differ per workload.
 func internDrainStatus(s *gdv1.GracefulDrainStatus) {
 	s.Mode = gdv1.Mode(intern(string(s.Mode)))
 	s.LoadBalancer = intern(s.LoadBalancer)
@@ -174,7 +175,7 @@ func internDrainStatus(s *gdv1.GracefulDrainStatus) {
 	}
 	for i := range s.Conditions {
 		c := &s.Conditions[i]
-		c.Type, c.Reason = intern(c.Type), intern(c.Reason)
+		c.Type, c.Reason, c.Message = intern(c.Type), intern(c.Reason), intern(c.Message)
 		c.Status = metav1.ConditionStatus(intern(string(c.Status)))
 	}
 }
