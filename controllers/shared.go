@@ -31,7 +31,8 @@ import (
 
 // Shared are the parts every kind's reconciler and the admission webhook
 // share: the namespace labeler (one label apply per namespace, whichever
-// kind's worker gets there first) and the TargetGroupBinding follower.
+// kind's worker gets there first), the TargetGroupBinding follower and the
+// watches of what points at workloads.
 type Shared struct {
 	ctx                 context.Context
 	recorder            events.EventRecorder
@@ -39,6 +40,8 @@ type Shared struct {
 	crds                *crdFollower
 	targetGroupBindings *targetGroupBindings
 	sleep               *sleepMethods
+	// watches are the event handlers the kind controllers share.
+	watches *sharedWatches
 	// rolloutsServed is set once Argo Rollouts' CRD is served and its
 	// indexes registered (setupRollouts).
 	rolloutsServed atomic.Bool
@@ -76,6 +79,7 @@ func NewShared(ctx context.Context, mgr ctrl.Manager) (*Shared, error) {
 		labeler:             &namespaceLabeler{client: mgr.GetClient(), recorder: recorder},
 		crds:                crds,
 		targetGroupBindings: newTargetGroupBindings(ctx, mgr.GetCache(), crds),
+		watches:             newSharedWatches(mgr.GetCache()),
 	}, nil
 }
 

@@ -27,7 +27,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -49,21 +48,24 @@ func (r *WorkloadReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.
 
 // setupWith lets tests wrap the reconciler (to count reconciles) while keeping the watches.
 func (r *WorkloadReconciler) setupWith(mgr ctrl.Manager, opts controller.Options, rec reconcile.Reconciler) error {
+	// What points at workloads is watched through shared handlers (see
+	// sharedWatches): one per watched kind for all the kind controllers.
+	shared := r.shared.watches
 	b := ctrl.NewControllerManagedBy(mgr).
 		Named(controllerName(r.kind.kind)).
 		WithOptions(opts).
 		For(r.kind.newObject()).
 		// Owns, plus the status memo's bookkeeping on the same events.
-		Watches(&gdv1.GracefulDrain{}, drainEvents{
+		WatchesRawSource(shared.source(&gdv1.GracefulDrain{}, drainEvents{
 			EventHandler: handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), r.kind.newObject(), handler.OnlyControllerOwner()),
 			memo:         &r.memo,
-		}).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.workloadsInNamespace),
-			builder.WithPredicates(predicate.Or(predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
-		Watches(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfService)).
-		Watches(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfIngress)).
-		Watches(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfIngressClass)).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.workloadOfPod))
+		})).
+		WatchesRawSource(shared.source(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.workloadsInNamespace),
+			predicate.Or(predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		WatchesRawSource(shared.source(&corev1.Service{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfService))).
+		WatchesRawSource(shared.source(&networkingv1.Ingress{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfIngress))).
+		WatchesRawSource(shared.source(&networkingv1.IngressClass{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfIngressClass))).
+		WatchesRawSource(shared.source(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(r.workloadOfPod)))
 	if r.kind.kind == workload.Rollout {
 		// A workloadRef Rollout's template lives in a Deployment.
 		b = b.Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.rolloutsOfDeployment))
