@@ -83,8 +83,7 @@ func Decide(in Input) Decision {
 		return d
 	}
 	d.Problems = append(append([]invalid.Setting(nil), d.Settings.Problems...), d.Found.Problems...)
-	d.Plan = plan.Compute(plan.Input{Workload: in.Workload, Attachments: d.Found.Attachments, Defaults: in.Defaults, Overrides: d.Settings.Overrides})
-	d.Pending = plan.Changes(in.Workload, d.Plan)
+	d.Plan, d.Pending = plan.ComputeWithChanges(plan.Input{Workload: in.Workload, Attachments: d.Found.Attachments, Defaults: in.Defaults, Overrides: d.Settings.Overrides})
 	return d
 }
 

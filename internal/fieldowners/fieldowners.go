@@ -41,17 +41,41 @@ type Entry struct {
 // whose FieldsV1 cannot be parsed owns nothing, which never makes gracefuldrain
 // overwrite a field: it then treats the field as somebody else's.
 func Of(entries []metav1.ManagedFieldsEntry) []Entry {
+	return OfAllBut(entries, "")
+}
+
+// OfAllBut is Of without the Apply entry of manager (none left out when
+// manager is empty): the other owners, parsed only when they are needed.
+func OfAllBut(entries []metav1.ManagedFieldsEntry, manager string) []Entry {
 	out := make([]Entry, 0, len(entries))
 	for _, mf := range entries {
-		if mf.Subresource != "" || mf.FieldsV1 == nil {
+		if !mainResource(mf) || (manager != "" && isApplyOf(mf, manager)) {
 			continue
 		}
-		e, ok := parse(mf)
-		if ok {
+		if e, ok := parse(mf); ok {
 			out = append(out, e)
 		}
 	}
 	return out
+}
+
+// AppliedBy returns the entry of manager's server-side apply on the main
+// resource, if any. Only that entry is parsed.
+func AppliedBy(entries []metav1.ManagedFieldsEntry, manager string) (Entry, bool) {
+	for _, mf := range entries {
+		if mainResource(mf) && isApplyOf(mf, manager) {
+			return parse(mf)
+		}
+	}
+	return Entry{}, false
+}
+
+func mainResource(mf metav1.ManagedFieldsEntry) bool {
+	return mf.Subresource == "" && mf.FieldsV1 != nil
+}
+
+func isApplyOf(mf metav1.ManagedFieldsEntry, manager string) bool {
+	return mf.Manager == manager && mf.Operation == metav1.ManagedFieldsOperationApply
 }
 
 func parse(mf metav1.ManagedFieldsEntry) (Entry, bool) {
@@ -60,16 +84,6 @@ func parse(mf metav1.ManagedFieldsEntry) (Entry, bool) {
 		return Entry{}, false
 	}
 	return Entry{Manager: mf.Manager, Operation: mf.Operation, Time: mf.Time, Fields: set}, true
-}
-
-// AppliedBy returns the entry of manager's server-side apply, if any.
-func AppliedBy(entries []Entry, manager string) (Entry, bool) {
-	for _, e := range entries {
-		if e.Manager == manager && e.Operation == metav1.ManagedFieldsOperationApply {
-			return e, true
-		}
-	}
-	return Entry{}, false
 }
 
 // Under returns the fields the entry owns below p, without p itself.
@@ -89,7 +103,7 @@ func (e Entry) Owns(p fieldpath.Path) bool {
 // EntryOwns says whether one managedFields entry of the main resource owns
 // the field at p or any field below it.
 func EntryOwns(mf metav1.ManagedFieldsEntry, p fieldpath.Path) bool {
-	if mf.Subresource != "" || mf.FieldsV1 == nil {
+	if !mainResource(mf) {
 		return false
 	}
 	e, ok := parse(mf)

@@ -17,6 +17,7 @@ limitations under the License.
 package fieldowners
 
 import (
+	"slices"
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -67,33 +68,43 @@ func TestOwns(t *testing.T) {
 func TestOf(t *testing.T) {
 	status := entry("kube-controller-manager", metav1.ManagedFieldsOperationUpdate, 1, `{"f:status":{"f:replicas":{}}}`)
 	status.Subresource = "status"
-	got := Of([]metav1.ManagedFieldsEntry{
+	entries := []metav1.ManagedFieldsEntry{
 		entry("kubectl", metav1.ManagedFieldsOperationApply, 1, `{"f:spec":{"f:replicas":{}}}`),
 		status,
 		entry("broken", metav1.ManagedFieldsOperationUpdate, 1, `{"f:spec":`),
 		{Manager: "no-fields", Operation: metav1.ManagedFieldsOperationUpdate},
 		entry("gracefuldrain", metav1.ManagedFieldsOperationUpdate, 1, operatorApply),
 		entry("gracefuldrain", metav1.ManagedFieldsOperationApply, 2, operatorApply),
-	})
-	var managers []string
-	for _, e := range got {
-		managers = append(managers, e.Manager+"/"+string(e.Operation))
 	}
-	want := []string{"kubectl/Apply", "gracefuldrain/Update", "gracefuldrain/Apply"}
-	if len(managers) != len(want) {
-		t.Fatalf("Of kept %v, want %v (subresources, unparsable and empty entries left out)", managers, want)
+	managers := func(got []Entry) []string {
+		var out []string
+		for _, e := range got {
+			out = append(out, e.Manager+"/"+string(e.Operation))
+		}
+		return out
 	}
-	for i := range want {
-		if managers[i] != want[i] {
-			t.Fatalf("Of kept %v, want %v", managers, want)
+	tests := []struct {
+		name string
+		got  []Entry
+		want []string
+	}{
+		{"Of: subresources, unparsable and empty entries left out", Of(entries), []string{"kubectl/Apply", "gracefuldrain/Update", "gracefuldrain/Apply"}},
+		{"OfAllBut: also without the manager's Apply entry", OfAllBut(entries, "gracefuldrain"), []string{"kubectl/Apply", "gracefuldrain/Update"}},
+	}
+	for _, tt := range tests {
+		if got := managers(tt.got); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: kept %v, want %v", tt.name, got, tt.want)
 		}
 	}
-	applied, ok := AppliedBy(got, "gracefuldrain")
-	if !ok || applied.Time.Unix() != 2 {
-		t.Fatalf("AppliedBy = %+v, %v; want the Apply entry at 2, not the Update", applied, ok)
+	applied, ok := AppliedBy(entries, "gracefuldrain")
+	if !ok || applied.Time.Unix() != 2 || !applied.Owns(PodSpecField("terminationGracePeriodSeconds")) {
+		t.Fatalf("AppliedBy = %+v, %v; want the parsed Apply entry at 2, not the Update", applied, ok)
 	}
-	if _, ok := AppliedBy(got, "flux"); ok {
+	if _, ok := AppliedBy(entries, "flux"); ok {
 		t.Fatal("AppliedBy found an entry of a manager that has none")
+	}
+	if _, ok := AppliedBy(entries, "broken"); ok {
+		t.Fatal("AppliedBy found an Update entry (or an unparsable one)")
 	}
 }
 

@@ -154,6 +154,10 @@ func probeApply(p *corev1.Probe) *corev1ac.ProbeApplyConfiguration {
 // manager owns them too. An empty result means d already carries the plan: the
 // operator must not write.
 func Changes(w workload.Workload, p Plan) []Change {
+	return changes(w, p, Owned(w.ManagedFields))
+}
+
+func changes(w workload.Workload, p Plan, own Ownership) []Change {
 	var changes []Change
 	spec := podSpec(w)
 	current := apiDefaultGracePeriod
@@ -169,7 +173,6 @@ func Changes(w workload.Workload, p Plan) []Change {
 		})
 	}
 
-	own := Owned(w.ManagedFields)
 	for i := range p.Containers {
 		cp := &p.Containers[i]
 		var c *corev1.Container

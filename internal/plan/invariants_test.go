@@ -50,6 +50,9 @@ func checkInvariants(g Gomega, in Input, p Plan) {
 	g.Expect(grace).To(BeNumerically(">=", capped(current)), "grace never lowered")
 	g.Expect(p.SleepMethod).To(BeElementOf(SleepNative, SleepExec))
 	g.Expect(p).To(Equal(Compute(in)), "deterministic")
+	both, pending := ComputeWithChanges(in)
+	g.Expect(both).To(Equal(p), "ComputeWithChanges plans as Compute")
+	g.Expect(pending).To(Equal(Changes(in.Workload, p)), "ComputeWithChanges finds what Changes finds")
 	// The reconciler plans from the cache, where slim.DropUnread has cut the
 	// pod template down: the plan and its diff must not depend on what was cut.
 	cached, _ := slim.DropUnread(in.Workload.Object.DeepCopyObject())

@@ -55,11 +55,14 @@ type ContainerOwnership struct {
 // fields as the user's, which never overwrites anything.
 func Owned(managedFields []metav1.ManagedFieldsEntry) Ownership {
 	o := Ownership{Containers: map[string]ContainerOwnership{}}
-	entries := fieldowners.Of(managedFields)
-	ours, applied := fieldowners.AppliedBy(entries, FieldManager)
+	// Only the operator's own entry is parsed up front: parsing is most of the
+	// cost, and the other entries matter only for a readiness probe it owns.
+	ours, applied := fieldowners.AppliedBy(managedFields, FieldManager)
 	if !applied {
 		return o
 	}
+	var others []fieldowners.Entry
+	othersParsed := false
 	o.TerminationGracePeriodSeconds = ours.Fields.Has(fieldowners.PodSpecField("terminationGracePeriodSeconds"))
 	containers := ours.Under(fieldowners.PodSpecField("containers"))
 	containers.Children.Iterate(func(key fieldpath.PathElement) {
@@ -72,18 +75,19 @@ func Owned(managedFields []metav1.ManagedFieldsEntry) Ownership {
 		probe := fieldowners.ContainerField(name, "readinessProbe")
 		if ours.Owns(probe) {
 			co.ReadinessProbe = true
-			ourLeaves := leaves(ours, probe)
+			if !othersParsed {
+				others, othersParsed = fieldowners.OfAllBut(managedFields, FieldManager), true
+			}
 			othersLeaves := &fieldpath.Set{}
-			for _, e := range entries {
-				if e.Manager == ours.Manager && e.Operation == ours.Operation {
-					continue
-				}
+			for _, e := range others {
 				if e.Owns(probe) {
 					co.ReadinessProbeOthers = true
 					othersLeaves = othersLeaves.Union(leaves(e, probe))
 				}
 			}
-			co.ReadinessProbeSole = !ourLeaves.Difference(othersLeaves).Empty()
+			// Alone under the probe, the operator owns some field there by
+			// itself; the leaves are compared only when somebody else is there too.
+			co.ReadinessProbeSole = !co.ReadinessProbeOthers || !leaves(ours, probe).Difference(othersLeaves).Empty()
 		}
 		if co != (ContainerOwnership{}) {
 			o.Containers[name] = co
@@ -93,12 +97,18 @@ func Owned(managedFields []metav1.ManagedFieldsEntry) Ownership {
 }
 
 // leaves are the fields e owns at or below p that have nothing below them.
+// Only p's subtree is walked: the entry's other fields never matter here.
 func leaves(e fieldowners.Entry, p fieldpath.Path) *fieldpath.Set {
 	out := &fieldpath.Set{}
-	e.Fields.Leaves().Iterate(func(leaf fieldpath.Path) {
-		if len(leaf) >= len(p) && leaf[:len(p)].Equals(p) {
-			out.Insert(leaf.Copy())
+	below := e.Under(p)
+	if below.Empty() {
+		if e.Fields.Has(p) {
+			out.Insert(p)
 		}
+		return out
+	}
+	below.Leaves().Iterate(func(rel fieldpath.Path) {
+		out.Insert(append(p.Copy(), rel...))
 	})
 	return out
 }

@@ -74,6 +74,18 @@ func DefaultSettings() Defaults {
 // Defaults.SleepMethod means SleepNative. With no attachments PreStopSeconds is
 // 0 unless overridden: callers only plan workloads behind a load balancer.
 func Compute(in Input) Plan {
+	return compute(in, Owned(in.Workload.ManagedFields))
+}
+
+// ComputeWithChanges is Compute and then Changes for the same workload, which
+// reads the workload's field ownership (parsed JSON, most of the work) once.
+func ComputeWithChanges(in Input) (Plan, []Change) {
+	own := Owned(in.Workload.ManagedFields)
+	p := compute(in, own)
+	return p, changes(in.Workload, p, own)
+}
+
+func compute(in Input, own Ownership) Plan {
 	p := Plan{
 		PreStopSeconds:    preStopSeconds(in),
 		SleepMethod:       in.Defaults.SleepMethod,
@@ -92,7 +104,6 @@ func Compute(in Input) Plan {
 		}
 	}
 
-	own := Owned(in.Workload.ManagedFields)
 	spec := podSpec(in.Workload)
 	longest := p.PreStopSeconds // the longest sleep any container will do
 	p.Containers = make([]ContainerPlan, 0, len(spec.Containers))

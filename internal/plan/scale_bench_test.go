@@ -29,7 +29,7 @@ import (
 )
 
 // BenchmarkPlanFleet10k is the plan work of a full resync at 10,000
-// Deployments: per Deployment what the reconciler runs (Compute, Changes and,
+// Deployments: per Deployment what the reconciler runs (ComputeWithChanges and,
 // when something changes, ApplyConfiguration). One op is the whole fleet;
 // ns/deploy is the per-Deployment figure. The fleet mixes four shapes a real
 // cluster has: fresh single-container apps, apps that already carry the plan
@@ -47,8 +47,8 @@ func BenchmarkPlanFleet10k(b *testing.B) {
 	for b.Loop() {
 		applies = 0
 		for i := range inputs {
-			p := Compute(inputs[i])
-			if len(Changes(inputs[i].Workload, p)) > 0 {
+			p, changes := ComputeWithChanges(inputs[i])
+			if len(changes) > 0 {
 				_ = ApplyConfiguration(inputs[i].Workload, p)
 				applies++
 			}
@@ -65,9 +65,10 @@ func fleetInput(i int) Input {
 	case 0: // fresh
 		d = deployment(container("app", 8080))
 	case 1: // already carries the plan, applied by the operator
-		c := withPreStop(container("app", 8080), nativeSleep(int64(DefaultALBIPPreStopSeconds)))
-		c = withProbe(c, Compute(Input{Workload: workload.OfDeployment(deployment(container("app", 8080))), Attachments: atts, Defaults: ruleSettings()}).Containers[0].Probe)
-		d = withGrace(deployment(c), int64(DefaultALBIPPreStopSeconds+DefaultShutdownSeconds))
+		settings := ruleSettings()
+		c := withPreStop(container("app", 8080), nativeSleep(int64(settings.ALBIPPreStopSeconds)))
+		c = withProbe(c, Compute(Input{Workload: workload.OfDeployment(deployment(container("app", 8080))), Attachments: atts, Defaults: settings}).Containers[0].Probe)
+		d = withGrace(deployment(c), int64(settings.ALBIPPreStopSeconds+settings.ShutdownSeconds))
 		d.ManagedFields = []metav1.ManagedFieldsEntry{operatorOwns(containerFields("app", ownedSleepFields+","+ownedProbeFields))}
 	case 2: // a user's shorter exec sleep, raised
 		d = deployment(withPreStop(container("app", 8080), execHook("sleep", "5")))
