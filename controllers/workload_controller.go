@@ -43,7 +43,6 @@ import (
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
 	"github.com/gracefuldrain/gracefuldrain/internal/conflict"
 	"github.com/gracefuldrain/gracefuldrain/internal/drain"
-	"github.com/gracefuldrain/gracefuldrain/internal/fieldowners"
 	"github.com/gracefuldrain/gracefuldrain/internal/plan"
 	"github.com/gracefuldrain/gracefuldrain/internal/report"
 	"github.com/gracefuldrain/gracefuldrain/internal/settings"
@@ -197,16 +196,16 @@ func (r *WorkloadReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	gd, exists = r.memo.lastWritten(key, gd, exists)
 
 	in := report.Input{
-		Mode:                  decision.Mode,
-		Problems:              decision.Problems,
-		Attachments:           decision.Found.Attachments,
-		UnresolvedTargetPorts: decision.Found.UnresolvedTargetPorts,
-		Plan:                  decision.Plan,
-		Pending:               decision.Pending,
-		GateLabelValue:        ns.Labels[awslb.ReadinessGateInjectLabel],
-		GateLabelSince:        fieldowners.OwnedSince(ns.ManagedFields, fieldowners.Label(awslb.ReadinessGateInjectLabel)),
-		Reverts:               gd.Status.Reverts,
-		Now:                   r.opts.Now(),
+		Mode:                   decision.Mode,
+		Problems:               decision.Problems,
+		Attachments:            decision.Found.Attachments,
+		UnresolvedTargetPorts:  decision.Found.UnresolvedTargetPorts,
+		Plan:                   decision.Plan,
+		Pending:                decision.Pending,
+		GateLabelValue:         ns.Labels[awslb.ReadinessGateInjectLabel],
+		NamespaceManagedFields: ns.ManagedFields,
+		Reverts:                gd.Status.Reverts,
+		Now:                    r.opts.Now(),
 	}
 	var requeue time.Duration
 	if decision.MayWrite() {

@@ -26,6 +26,7 @@ import (
 
 	gdv1 "github.com/gracefuldrain/gracefuldrain/api/v1alpha1"
 	"github.com/gracefuldrain/gracefuldrain/internal/awslb"
+	"github.com/gracefuldrain/gracefuldrain/internal/fieldowners"
 )
 
 func readinessGatesCondition(in Input, rolledOut bool) metav1.Condition {
@@ -60,8 +61,10 @@ func readinessGatesCondition(in Input, rolledOut bool) metav1.Condition {
 			without = append(without, pods[i].Name)
 		}
 	}
-	if len(without) > 0 && in.GateLabelSince != nil {
-		return gatesMissingSinceLabel(in, pods)
+	if len(without) > 0 {
+		if since := fieldowners.OwnedSince(in.NamespaceManagedFields, fieldowners.Label(awslb.ReadinessGateInjectLabel)); since != nil {
+			return gatesMissingSinceLabel(in, since.Time, pods)
+		}
 	}
 	if len(without) > 0 {
 		sort.Strings(without)
@@ -78,9 +81,8 @@ func readinessGatesCondition(in Input, rolledOut bool) metav1.Condition {
 // gatesMissingSinceLabel tells apart pods created before the namespace label
 // (the next rollout fixes them) from pods created after it without a gate
 // (nothing in the cluster injects gates).
-func gatesMissingSinceLabel(in Input, pods []corev1.Pod) metav1.Condition {
+func gatesMissingSinceLabel(in Input, since time.Time, pods []corev1.Pod) metav1.Condition {
 	c := metav1.Condition{Type: gdv1.ConditionReadinessGates, Status: metav1.ConditionFalse}
-	since := in.GateLabelSince.Time
 	var before, after []string
 	for i := range pods {
 		if HasReadinessGate(&pods[i]) {

@@ -65,9 +65,11 @@ type Input struct {
 	// GateLabelValue is the namespace's elbv2.k8s.aws/pod-readiness-gate-inject
 	// value, "" when absent.
 	GateLabelValue string
-	// GateLabelSince is when that label got its value (from the namespace's
-	// managedFields), nil when unknown.
-	GateLabelSince *metav1.Time
+	// NamespaceManagedFields are the namespace's managedFields entries (the
+	// cache keeps those that own that label). When the label got its value is
+	// read from them only if pods lack the gate: parsing them costs more than
+	// the rest of the report.
+	NamespaceManagedFields []metav1.ManagedFieldsEntry
 	// Reverts is the revert tracking of this reconcile; Holding means the
 	// operator stopped re-applying because another manager keeps reverting.
 	Reverts *gdv1.RevertStatus

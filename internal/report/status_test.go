@@ -319,8 +319,20 @@ func TestGatesAgainstLabelTime(t *testing.T) {
 		p.CreationTimestamp = metav1.NewTime(label.Add(offset))
 		return p
 	}
+	owns := func(manager string, offset time.Duration, fields string) metav1.ManagedFieldsEntry {
+		at := metav1.NewTime(label.Add(offset))
+		return metav1.ManagedFieldsEntry{Manager: manager, Operation: metav1.ManagedFieldsOperationApply, Time: &at,
+			FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+	}
+	// The label's time is that of the entry that owns it, not of the
+	// namespace's older entries.
+	owners := []metav1.ManagedFieldsEntry{
+		owns("kubectl", -2*time.Hour, `{"f:metadata":{"f:labels":{"f:team":{}}}}`),
+		owns("gracefuldrain", 0, `{"f:metadata":{"f:labels":{"f:`+awslb.ReadinessGateInjectLabel+`":{}}}}`),
+	}
 	tests := []struct {
 		name       string
+		owners     []metav1.ManagedFieldsEntry
 		pods       []corev1.Pod
 		wantReason string
 		wantText   string
@@ -330,11 +342,17 @@ func TestGatesAgainstLabelTime(t *testing.T) {
 		{name: "created after the label without gate", pods: []corev1.Pod{created("old", -time.Hour, false), created("new", time.Minute, false)},
 			wantReason: gdv1.ReasonNoGateInjector, wantText: "webhook"},
 		{name: "all gated", pods: []corev1.Pod{created("a", time.Minute, true)}, wantReason: gdv1.ReasonGatesInjected},
+		{name: "no entry says when the label was set", pods: []corev1.Pod{created("old", -time.Hour, false)},
+			owners:     []metav1.ManagedFieldsEntry{owns("kubectl", -2*time.Hour, `{"f:metadata":{"f:labels":{"f:team":{}}}}`)},
+			wantReason: gdv1.ReasonPodsWithoutGate, wantText: "created before the namespace label"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := protectedInput()
-			in.GateLabelSince = &label
+			in.NamespaceManagedFields = tt.owners
+			if tt.owners == nil {
+				in.NamespaceManagedFields = owners
+			}
 			in.Pods = tt.pods
 			st := Status(gdv1.GracefulDrainStatus{}, 1, in)
 			sameFromCache(t, in)
